@@ -1,0 +1,71 @@
+//! The command line (SPEC §1).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::hold::HoldMode;
+use crate::output::OutFormat;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "claimscrub",
+    version,
+    about = "Scrub massage and manual-therapy claims before they reach a payer"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Scrub a batch: claims, sessions and prescriptions in, rejections, clean, held, malformed and summary out.
+    Scrub(ScrubArgs),
+    /// Print the rule catalogue: id, severity, CARC, RARC and meaning.
+    Rules,
+    /// Print the built-in payer policy as TOML, to copy and edit.
+    Policy,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScrubArgs {
+    /// Folder holding claims, sessions and prescriptions files (.csv, .csv.gz or .parquet).
+    pub input_dir: Option<PathBuf>,
+    /// The claims file (wins over INPUT_DIR).
+    #[arg(long)]
+    pub claims: Option<PathBuf>,
+    /// The sessions file (wins over INPUT_DIR).
+    #[arg(long)]
+    pub sessions: Option<PathBuf>,
+    /// The prescriptions file (wins over INPUT_DIR).
+    #[arg(long)]
+    pub prescriptions: Option<PathBuf>,
+    /// Folder for the outputs (created when missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Payer policy TOML replacing the built-in one (see `claimscrub policy`).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// A further ICD-10-CM code set: TSV or CMS order file; fiscal year from the name or `FY2027=FILE`.
+    #[arg(long, value_name = "[FY=]FILE")]
+    pub icd10: Vec<String>,
+    /// CMS practitioner MUE table (CSV).
+    #[arg(long)]
+    pub mue: Option<PathBuf>,
+    /// Hold whole claims with a reject finding, or only the lines.
+    #[arg(long, value_enum, default_value = "claim")]
+    pub hold: HoldMode,
+    /// Format of the output tables.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: OutFormat,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bars and no closing table.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Exit with status 1 when at least one claim was held.
+    #[arg(long)]
+    pub fail_on_hold: bool,
+}

@@ -1,0 +1,5 @@
+//! One module per subcommand.
+
+pub mod policy;
+pub mod rules;
+pub mod scrub;

@@ -1,0 +1,208 @@
+//! `claimscrub scrub`: read → normalise → link → rules → hold → write (SPEC §1-§6).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::ScrubArgs;
+use crate::hold;
+use crate::input::{self, table::Format, InputPaths};
+use crate::link;
+use crate::output::{summary, tables, Staging};
+use crate::reference::icd10::{wellness_prefixes, CodeSets};
+use crate::reference::mue::MueTable;
+use crate::reference::policy::Policy;
+use crate::rules::{self, Context};
+
+/// The file of one input: the flag wins over INPUT_DIR.
+fn resolve(name: &str, flag: &Option<PathBuf>, dir: &Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(p) = flag {
+        if !p.is_file() {
+            bail!("--{name} {}: no such file", p.display());
+        }
+        if Format::of(p).is_none() {
+            bail!(
+                "--{name} {}: unknown format (expected .csv, .csv.gz or .parquet)",
+                p.display()
+            );
+        }
+        return Ok(p.clone());
+    }
+    let Some(dir) = dir else {
+        bail!("no {name} file: give INPUT_DIR or --{name}");
+    };
+    if !dir.is_dir() {
+        bail!("{}: no such folder", dir.display());
+    }
+    let found: Vec<PathBuf> = ["csv", "csv.gz", "parquet"]
+        .iter()
+        .map(|ext| dir.join(format!("{name}.{ext}")))
+        .filter(|p| p.is_file())
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => bail!(
+            "{}: no {name}.csv, {name}.csv.gz or {name}.parquet",
+            dir.display()
+        ),
+        _ => bail!(
+            "{}: more than one {name} file; name one with --{name}",
+            dir.display()
+        ),
+    }
+}
+
+struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn new(show: bool) -> Progress {
+        Progress(show.then(|| {
+            let pb = ProgressBar::new(5);
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} [{bar:20}] {pos}/{len} {msg} ({elapsed})")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            pb.enable_steady_tick(Duration::from_millis(120));
+            pb
+        }))
+    }
+
+    fn step(&self, msg: &'static str) {
+        if let Some(pb) = &self.0 {
+            pb.inc(1);
+            pb.set_message(msg);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(pb) = &self.0 {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+pub fn run(args: ScrubArgs) -> Result<i32> {
+    let started = Instant::now();
+    if let Some(n) = args.threads {
+        if n == 0 {
+            bail!("--threads 0: give at least 1");
+        }
+        std::env::set_var("POLARS_MAX_THREADS", n.to_string());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("--threads: cannot start the pool")?;
+    }
+    let paths = InputPaths {
+        claims: resolve("claims", &args.claims, &args.input_dir)?,
+        sessions: resolve("sessions", &args.sessions, &args.input_dir)?,
+        prescriptions: resolve("prescriptions", &args.prescriptions, &args.input_dir)?,
+    };
+    let progress = Progress::new(!args.quiet && std::io::stderr().is_terminal());
+
+    progress.step("reading reference data");
+    let policy = match &args.policy {
+        Some(p) => Policy::load(p).with_context(|| format!("--policy {}", p.display()))?,
+        None => Policy::builtin(),
+    };
+    let mue = args.mue.as_deref().map(MueTable::load).transpose()?;
+    let code_sets = CodeSets::load(&args.icd10)?;
+    let wellness = wellness_prefixes();
+
+    progress.step("reading inputs");
+    let (batch, claims_table) = input::read_batch(&paths, &policy)?;
+
+    progress.step("linking");
+    let links = link::link(&batch);
+
+    progress.step("checking rules");
+    let ctx = Context {
+        batch: &batch,
+        links: &links,
+        policy: &policy,
+        code_sets: &code_sets,
+        mue: mue.as_ref(),
+        wellness: &wellness,
+    };
+    let findings = rules::run_all(&ctx);
+    let decisions = hold::decide(&batch, &findings, args.hold, &claims_table.file_name);
+
+    progress.step("writing outputs");
+    let ext = args.format.ext();
+    let names: Vec<String> = ["rejections", "clean", "held", "malformed"]
+        .iter()
+        .map(|n| format!("{n}.{ext}"))
+        .chain(["summary.json".to_string()])
+        .collect();
+    let staging = Staging::new(&args.out)?;
+    let (a, b) = rayon::join(
+        || {
+            tables::write_rejections(
+                &batch,
+                &findings,
+                &policy,
+                args.format,
+                &staging.path(&names[0]),
+            )
+        },
+        || {
+            tables::write_clean_held(
+                &claims_table,
+                &batch,
+                &decisions,
+                args.format,
+                &staging.path(&names[1]),
+                &staging.path(&names[2]),
+            )?;
+            tables::write_malformed(&batch, args.format, &staging.path(&names[3]))
+        },
+    );
+    a?;
+    b?;
+    let file_name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let input_files = [
+        file_name(&paths.claims),
+        file_name(&paths.sessions),
+        file_name(&paths.prescriptions),
+    ];
+    let facts = summary::RunFacts {
+        batch: &batch,
+        findings: &findings,
+        decisions: &decisions,
+        policy: &policy,
+        code_sets: &code_sets,
+        mue_source: mue.as_ref().map(|m| m.source.as_str()),
+        input_files: [&input_files[0], &input_files[1], &input_files[2]],
+        claims_file: &claims_table.file_name,
+        hold: args.hold.name(),
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+    };
+    let summary = summary::build(&facts);
+    let text = serde_json::to_string_pretty(&summary)? + "\n";
+    std::fs::write(staging.path(&names[4]), text).context("summary.json: write error")?;
+    staging.commit(&names)?;
+    drop(progress);
+
+    if !args.quiet {
+        eprint!(
+            "{}",
+            summary::table(&summary, &args.out.display().to_string())
+        );
+    }
+    let held_claims = summary["claims"]["held"].as_u64().unwrap_or(0);
+    Ok(if args.fail_on_hold && held_claims > 0 {
+        1
+    } else {
+        0
+    })
+}

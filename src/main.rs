@@ -1,0 +1,21 @@
+use clap::Parser;
+
+use claimscrub::cli::{Cli, Command};
+use claimscrub::commands;
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Scrub(args) => match commands::scrub::run(args) {
+            Ok(code) => code,
+            Err(e) => {
+                // one line naming the file and the column or option
+                eprintln!("claimscrub: error: {}", format!("{e:#}").replace('\n', " "));
+                2
+            }
+        },
+        Command::Rules => commands::rules::run(),
+        Command::Policy => commands::policy::run(),
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,178 @@
+//! The well-formed rows of the three inputs, typed and normalised (SPEC §2, §8 "Values").
+
+use crate::input::values::Day;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Modality {
+    Swedish,
+    DeepTissue,
+    TriggerPoint,
+    Sports,
+    Myofascial,
+    Mld,
+    Other,
+}
+
+impl Modality {
+    pub const ALL: [Modality; 7] = [
+        Modality::Swedish,
+        Modality::DeepTissue,
+        Modality::TriggerPoint,
+        Modality::Sports,
+        Modality::Myofascial,
+        Modality::Mld,
+        Modality::Other,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Modality::Swedish => "swedish",
+            Modality::DeepTissue => "deep_tissue",
+            Modality::TriggerPoint => "trigger_point",
+            Modality::Sports => "sports",
+            Modality::Myofascial => "myofascial",
+            Modality::Mld => "mld",
+            Modality::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Modality> {
+        Modality::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(s))
+    }
+
+    /// The pressure a modality implies when the session does not state one (SPEC §2).
+    pub fn default_pressure(self) -> Pressure {
+        match self {
+            Modality::DeepTissue | Modality::TriggerPoint | Modality::Sports => Pressure::Deep,
+            Modality::Swedish | Modality::Myofascial | Modality::Other => Pressure::Moderate,
+            Modality::Mld => Pressure::Light,
+        }
+    }
+}
+
+/// Ordered: light < moderate < deep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Pressure {
+    Light,
+    Moderate,
+    Deep,
+}
+
+impl Pressure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pressure::Light => "light",
+            Pressure::Moderate => "moderate",
+            Pressure::Deep => "deep",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Pressure> {
+        [Pressure::Light, Pressure::Moderate, Pressure::Deep]
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocumentType {
+    Prescription,
+    Referral,
+    Recommendation,
+}
+
+impl DocumentType {
+    pub fn name(self) -> &'static str {
+        match self {
+            DocumentType::Prescription => "prescription",
+            DocumentType::Referral => "referral",
+            DocumentType::Recommendation => "recommendation",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DocumentType> {
+        [
+            DocumentType::Prescription,
+            DocumentType::Referral,
+            DocumentType::Recommendation,
+        ]
+        .into_iter()
+        .find(|d| d.name().eq_ignore_ascii_case(s))
+    }
+}
+
+/// One well-formed claim line. Index in `Claims::lines` = read order.
+#[derive(Clone, Debug)]
+pub struct ClaimLine {
+    /// Record position in the claims file, to find the row again when writing.
+    pub seq: usize,
+    pub claim_id: String,
+    pub line_no: u32,
+    pub patient_id: String,
+    /// Index of the payer profile in the policy.
+    pub payer: usize,
+    pub rx_id: Option<String>,
+    pub date: Day,
+    pub cpt: String,
+    /// Upper-cased, trimmed, sorted, without repeats: modifiers compare as a set.
+    pub modifiers: Vec<String>,
+    pub units: i64,
+    /// As written (trimmed), for `rejections.csv`.
+    pub charge_text: String,
+    /// Millionths of a currency unit.
+    pub charge: i64,
+    /// Upper-cased and trimmed, as written otherwise (dot kept), primary first.
+    pub diagnosis_codes: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub session_id: String,
+    pub patient_id: String,
+    pub date: Day,
+    pub cpt: String,
+    pub minutes: i64,
+    pub modality: Option<Modality>,
+    /// Stated, or implied by the modality.
+    pub pressure: Option<Pressure>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Document {
+    pub rx_id: String,
+    pub patient_id: String,
+    pub document_type: DocumentType,
+    /// Dot-less, upper-cased.
+    pub diagnosis_keys: Vec<String>,
+    pub authorized_sessions: Option<i64>,
+    pub start: Day,
+    pub end: Day,
+    pub frequency_per_week: Option<i64>,
+    /// Upper-cased; the default `97124;97140` when the field is empty.
+    pub allowed_cpt: Vec<String>,
+    pub required_modality: Option<Modality>,
+    pub max_pressure: Option<Pressure>,
+    pub sessions_used: i64,
+}
+
+/// An input row that could not be read (SPEC §8 "malformed.csv").
+#[derive(Clone, Debug)]
+pub struct Malformed {
+    pub file: String,
+    pub line: u64,
+    pub error: String,
+    pub raw: String,
+    /// Claims only: the claim the row belongs to, when its claim_id field could be read.
+    pub claim_id: Option<String>,
+}
+
+pub struct Batch {
+    pub lines: Vec<ClaimLine>,
+    pub sessions: Vec<SessionRow>,
+    pub documents: Vec<Document>,
+    /// In file order: claims, sessions, prescriptions.
+    pub malformed: Vec<Malformed>,
+    pub rows_read: [usize; 3],
+}

@@ -1,0 +1,277 @@
+//! `summary.json` and the closing table on stderr (SPEC §6).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use crate::input::values::{format_money, iso, Day};
+use crate::model::Batch;
+use crate::reference::icd10::CodeSets;
+use crate::reference::policy::Policy;
+use crate::rules::catalogue::{Rule, CATALOGUE};
+use crate::rules::Finding;
+
+pub struct RunFacts<'a> {
+    pub batch: &'a Batch,
+    pub findings: &'a [Finding],
+    pub decisions: &'a [Option<String>],
+    pub policy: &'a Policy,
+    pub code_sets: &'a CodeSets,
+    pub mue_source: Option<&'a str>,
+    pub input_files: [&'a str; 3],
+    pub claims_file: &'a str,
+    pub hold: &'a str,
+    pub elapsed_seconds: f64,
+}
+
+#[derive(Default)]
+struct Tally {
+    findings: usize,
+    lines: BTreeSet<u32>,
+    claims: BTreeSet<String>,
+    charges: i64,
+}
+
+impl Tally {
+    fn add(&mut self, line: u32, batch: &Batch) {
+        self.findings += 1;
+        let l = &batch.lines[line as usize];
+        if self.lines.insert(line) {
+            self.charges += l.charge;
+        }
+        self.claims.insert(l.claim_id.clone());
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "findings": self.findings,
+            "lines": self.lines.len(),
+            "claims": self.claims.len(),
+            "charges": format_money(self.charges),
+        })
+    }
+}
+
+/// Rules a run could not check fully, with why (SPEC §5 last paragraph).
+pub fn not_checked(f: &RunFacts) -> Vec<(Rule, String)> {
+    let mut out = Vec::new();
+    if f.mue_source.is_none() {
+        if f.policy.has_mue_overrides() {
+            out.push((Rule::UnitsOverMue, "no MUE table given (--mue): checked only for the codes the policy gives MUE values".into()));
+        } else {
+            out.push((
+                Rule::UnitsOverMue,
+                "no MUE table given (--mue) and the policy sets no MUE values".into(),
+            ));
+        }
+    }
+    let uncovered: Vec<Day> = f
+        .batch
+        .lines
+        .iter()
+        .map(|l| l.date)
+        .filter(|d| !f.code_sets.for_day(*d).1)
+        .collect();
+    if let (Some(min), Some(max)) = (uncovered.iter().min(), uncovered.iter().max()) {
+        let why = format!(
+            "{} lines dated {} to {} have no loaded ICD-10-CM code set; they were checked against the nearest set (load the year with --icd10)",
+            uncovered.len(),
+            iso(*min),
+            iso(*max)
+        );
+        out.push((Rule::DxUnknown, why.clone()));
+        out.push((Rule::DxNotBillable, why));
+    }
+    out
+}
+
+pub fn build(f: &RunFacts) -> Value {
+    let batch = f.batch;
+    let mut by_rule: BTreeMap<Rule, Tally> = BTreeMap::new();
+    let mut by_payer: BTreeMap<&str, Tally> = BTreeMap::new();
+    for finding in f.findings {
+        by_rule
+            .entry(finding.rule)
+            .or_default()
+            .add(finding.line, batch);
+        let payer = f.policy.profiles[batch.lines[finding.line as usize].payer]
+            .name
+            .as_str();
+        by_payer.entry(payer).or_default().add(finding.line, batch);
+    }
+    let rules: serde_json::Map<String, Value> = CATALOGUE
+        .iter()
+        .map(|info| {
+            let mut v = by_rule
+                .get(&info.rule)
+                .map(Tally::json)
+                .unwrap_or_else(|| Tally::default().json());
+            v["severity"] = info.severity.as_str().into();
+            v["carc"] = info.carc.into();
+            v["rarc"] = info.rarc.into();
+            (info.id.to_string(), v)
+        })
+        .collect();
+
+    // lines, claims and money per payer_type and outcome
+    #[derive(Default)]
+    struct Side {
+        lines: [usize; 2],
+        claims: [BTreeSet<String>; 2],
+        charges: [i64; 2],
+    }
+    let mut payers: BTreeMap<&str, Side> = BTreeMap::new();
+    let mut total = Side::default();
+    for (l, d) in batch.lines.iter().zip(f.decisions) {
+        let k = d.is_some() as usize;
+        for side in [
+            payers
+                .entry(f.policy.profiles[l.payer].name.as_str())
+                .or_default(),
+            &mut total,
+        ] {
+            side.lines[k] += 1;
+            side.claims[k].insert(l.claim_id.clone());
+            side.charges[k] += l.charge;
+        }
+    }
+    let side_json = |s: &Side| {
+        json!({
+            "clean_lines": s.lines[0], "held_lines": s.lines[1],
+            "clean_claims": s.claims[0].len(), "held_claims": s.claims[1].len(),
+            "clean_charges": format_money(s.charges[0]), "held_charges": format_money(s.charges[1]),
+        })
+    };
+    let payer_json: serde_json::Map<String, Value> = payers
+        .iter()
+        .map(|(name, s)| {
+            let mut v = side_json(s);
+            let findings = by_payer
+                .get(name)
+                .map(Tally::json)
+                .unwrap_or_else(|| Tally::default().json());
+            v["findings"] = findings;
+            (name.to_string(), v)
+        })
+        .collect();
+
+    let malformed_claim_rows = batch
+        .malformed
+        .iter()
+        .filter(|m| m.file == f.claims_file)
+        .count();
+    let claims_read = batch.rows_read[0];
+    let all_claims: BTreeSet<&str> = batch.lines.iter().map(|l| l.claim_id.as_str()).collect();
+    // claims all of whose rows are malformed appear in no table but malformed: they are held too
+    let malformed_only: BTreeSet<&str> = batch
+        .malformed
+        .iter()
+        .filter(|m| m.file == f.claims_file)
+        .filter_map(|m| m.claim_id.as_deref())
+        .filter(|c| !all_claims.contains(c))
+        .collect();
+
+    let mut sets_used: BTreeMap<usize, usize> = BTreeMap::new();
+    for l in &batch.lines {
+        *sets_used.entry(f.code_sets.for_day(l.date).0).or_default() += 1;
+    }
+    let code_sets: Vec<Value> = f
+        .code_sets
+        .sets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            json!({
+                "fiscal_year": s.fiscal_year,
+                "source": s.source,
+                "codes": s.len(),
+                "lines_checked": sets_used.get(&i).copied().unwrap_or(0),
+            })
+        })
+        .collect();
+    let not_checked: Vec<Value> = not_checked(f)
+        .into_iter()
+        .map(|(r, why)| json!({"rule": r.id(), "reason": why}))
+        .collect();
+    let inputs: serde_json::Map<String, Value> = crate::input::INPUTS
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let file = f.input_files[i];
+            let malformed = batch.malformed.iter().filter(|m| m.file == file).count();
+            (
+                name.to_string(),
+                json!({"file": file, "rows_read": batch.rows_read[i], "malformed_rows": malformed}),
+            )
+        })
+        .collect();
+
+    json!({
+        "claimscrub_version": env!("CARGO_PKG_VERSION"),
+        "inputs": inputs,
+        "accounting": {
+            "claims_rows_read": claims_read,
+            "clean_lines": total.lines[0],
+            "held_lines": total.lines[1],
+            "malformed_claims_rows": malformed_claim_rows,
+            "sum": total.lines[0] + total.lines[1] + malformed_claim_rows,
+            "balanced": claims_read == total.lines[0] + total.lines[1] + malformed_claim_rows,
+        },
+        "hold": f.hold,
+        "claims": {
+            "total": all_claims.len() + malformed_only.len(),
+            "clean": total.claims[0].len(),
+            "held": total.claims[1].len() + malformed_only.len(),
+            "held_with_only_malformed_rows": malformed_only.len(),
+        },
+        "lines": side_json(&total),
+        "rules": rules,
+        "payer_types": payer_json,
+        "code_sets": code_sets,
+        "mue_table": f.mue_source,
+        "policy": f.policy.source,
+        "not_checked": not_checked,
+        "elapsed_seconds": (f.elapsed_seconds * 1000.0).round() / 1000.0,
+    })
+}
+
+/// The closing table on stderr.
+pub fn table(summary: &Value, out: &str) -> String {
+    let mut s = String::new();
+    let a = &summary["accounting"];
+    let c = &summary["claims"];
+    s.push_str(&format!(
+        "claimscrub: {} claim lines read: {} clean, {} held, {} malformed  |  claims: {} clean, {} held\n",
+        a["claims_rows_read"], a["clean_lines"], a["held_lines"], a["malformed_claims_rows"], c["clean"], c["held"]
+    ));
+    s.push_str(&format!(
+        "{:<28} {:<8} {:>9} {:>8} {:>14}\n",
+        "rule", "severity", "lines", "claims", "charges"
+    ));
+    for info in CATALOGUE {
+        let r = &summary["rules"][info.id];
+        if r["findings"].as_u64().unwrap_or(0) == 0 {
+            continue;
+        }
+        s.push_str(&format!(
+            "{:<28} {:<8} {:>9} {:>8} {:>14}\n",
+            info.id,
+            info.severity.as_str(),
+            r["lines"].as_u64().unwrap_or(0),
+            r["claims"].as_u64().unwrap_or(0),
+            r["charges"].as_str().unwrap_or("")
+        ));
+    }
+    for nc in summary["not_checked"].as_array().into_iter().flatten() {
+        s.push_str(&format!(
+            "not checked: {}: {}\n",
+            nc["rule"].as_str().unwrap_or(""),
+            nc["reason"].as_str().unwrap_or("")
+        ));
+    }
+    s.push_str(&format!(
+        "outputs in {out} ({:.2} s)\n",
+        summary["elapsed_seconds"].as_f64().unwrap_or(0.0)
+    ));
+    s
+}

@@ -1,0 +1,238 @@
+//! The payer policy (SPEC §7): profiles keyed by payer_type, read from TOML.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+pub const DEFAULT_POLICY: &str = include_str!("default_policy.toml");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitRule {
+    /// CMS 8-minute rule: minutes of all timed codes of the visit pooled.
+    Cms,
+    /// AMA "substantial portion": each code on its own.
+    PerCode,
+}
+
+impl UnitRule {
+    pub fn label(self) -> &'static str {
+        match self {
+            UnitRule::Cms => "CMS 8-minute rule",
+            UnitRule::PerCode => "per-code rule",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    timed_codes: Vec<String>,
+    physical_medicine_codes: Vec<String>,
+    profiles: BTreeMap<String, ProfileFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    unit_rule: UnitRule,
+    #[serde(default)]
+    required_modifiers: Vec<String>,
+    #[serde(default)]
+    mue: BTreeMap<String, i64>,
+    timed_codes: Option<Vec<String>>,
+    physical_medicine_codes: Option<Vec<String>>,
+}
+
+/// A list of procedure codes and inclusive numeric ranges.
+#[derive(Clone, Debug, Default)]
+pub struct CodeList {
+    codes: Vec<String>,
+    ranges: Vec<(u32, u32)>,
+}
+
+impl CodeList {
+    pub fn parse(items: &[String]) -> Result<CodeList> {
+        let mut list = CodeList::default();
+        for item in items {
+            let item = item.trim().to_ascii_uppercase();
+            if let Some((a, b)) = item.split_once('-') {
+                let (a, b): (u32, u32) = (
+                    a.trim()
+                        .parse()
+                        .with_context(|| format!("bad code range `{item}`"))?,
+                    b.trim()
+                        .parse()
+                        .with_context(|| format!("bad code range `{item}`"))?,
+                );
+                if a > b {
+                    bail!("bad code range `{item}`: start after end");
+                }
+                list.ranges.push((a, b));
+            } else if item.is_empty() {
+                bail!("empty code in a code list");
+            } else {
+                list.codes.push(item);
+            }
+        }
+        Ok(list)
+    }
+
+    pub fn contains(&self, cpt: &str) -> bool {
+        if self.codes.iter().any(|c| c == cpt) {
+            return true;
+        }
+        if self.ranges.is_empty() || cpt.len() != 5 || !cpt.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        let n: u32 = cpt.parse().unwrap_or(u32::MAX);
+        self.ranges.iter().any(|&(a, b)| (a..=b).contains(&n))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Profile {
+    pub name: String,
+    pub unit_rule: UnitRule,
+    pub required_modifiers: Vec<String>,
+    pub mue: BTreeMap<String, i64>,
+    pub timed: CodeList,
+    pub physical_medicine: CodeList,
+}
+
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Sorted by name; a claim line refers to its profile by index.
+    pub profiles: Vec<Profile>,
+    pub source: String,
+}
+
+impl Policy {
+    pub fn builtin() -> Policy {
+        Policy::parse(DEFAULT_POLICY, "built-in").expect("the built-in policy parses")
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<Policy> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the policy", path.display()))?;
+        Policy::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, source: &str) -> Result<Policy> {
+        let file: PolicyFile = toml::from_str(text).map_err(|e| {
+            let msg = e.message().to_string();
+            let at = e
+                .span()
+                .map(|s| format!(" (line {})", text[..s.start].lines().count().max(1)))
+                .unwrap_or_default();
+            anyhow::anyhow!("{source}: not a valid policy{at}: {msg}")
+        })?;
+        let ctx = |what: &str| format!("{source}: {what}");
+        let timed = CodeList::parse(&file.timed_codes).with_context(|| ctx("timed_codes"))?;
+        let physical = CodeList::parse(&file.physical_medicine_codes)
+            .with_context(|| ctx("physical_medicine_codes"))?;
+        if file.profiles.is_empty() {
+            bail!("{source}: the policy has no [profiles.*]");
+        }
+        let mut profiles = Vec::new();
+        for (name, p) in file.profiles {
+            let key = name.trim().to_ascii_lowercase();
+            for (code, v) in &p.mue {
+                if *v < 0 {
+                    bail!("{source}: profiles.{name}.mue.{code} is negative");
+                }
+            }
+            profiles.push(Profile {
+                unit_rule: p.unit_rule,
+                required_modifiers: p
+                    .required_modifiers
+                    .iter()
+                    .map(|m| m.trim().to_ascii_uppercase())
+                    .collect(),
+                mue: p
+                    .mue
+                    .into_iter()
+                    .map(|(c, v)| (c.trim().to_ascii_uppercase(), v))
+                    .collect(),
+                timed: match &p.timed_codes {
+                    Some(l) => CodeList::parse(l)
+                        .with_context(|| ctx(&format!("profiles.{name}.timed_codes")))?,
+                    None => timed.clone(),
+                },
+                physical_medicine: match &p.physical_medicine_codes {
+                    Some(l) => CodeList::parse(l).with_context(|| {
+                        ctx(&format!("profiles.{name}.physical_medicine_codes"))
+                    })?,
+                    None => physical.clone(),
+                },
+                name: key,
+            });
+        }
+        profiles.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Policy {
+            profiles,
+            source: source.to_string(),
+        })
+    }
+
+    /// Index of the profile of a payer_type (case-insensitive).
+    pub fn profile_index(&self, payer_type: &str) -> Option<usize> {
+        let key = payer_type.to_ascii_lowercase();
+        self.profiles
+            .binary_search_by(|p| p.name.as_str().cmp(&key))
+            .ok()
+    }
+
+    pub fn has_mue_overrides(&self) -> bool {
+        self.profiles.iter().any(|p| !p.mue.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_policy_has_the_five_default_profiles() {
+        let p = Policy::builtin();
+        let names: Vec<_> = p.profiles.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "auto_pip",
+                "commercial",
+                "medicaid",
+                "medicare",
+                "workers_comp"
+            ]
+        );
+        let medicare = &p.profiles[p.profile_index("MEDICARE").unwrap()];
+        assert_eq!(medicare.unit_rule, UnitRule::Cms);
+        assert_eq!(medicare.required_modifiers, ["GP"]);
+        assert!(medicare.timed.contains("97035") && medicare.timed.contains("97124"));
+        assert!(!medicare.timed.contains("97010") && !medicare.timed.contains("97037"));
+        assert!(
+            medicare.physical_medicine.contains("97010")
+                && !medicare.physical_medicine.contains("98940")
+        );
+        let commercial = &p.profiles[p.profile_index("commercial").unwrap()];
+        assert_eq!(commercial.unit_rule, UnitRule::PerCode);
+        assert!(commercial.required_modifiers.is_empty());
+    }
+
+    #[test]
+    fn bad_policy_names_the_problem() {
+        let err = Policy::parse(
+            "timed_codes = []\nphysical_medicine_codes = []\n[profiles.x]\nunit_rule = \"eight\"\n",
+            "p.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("p.toml") && err.contains("line 4"), "{err}");
+        let err = Policy::parse("timed_codes = []\nphysical_medicine_codes = []\n[profiles.x]\nunit_rule = \"cms\"\nmodifers = []\n", "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("modifers"), "{err}");
+    }
+}

@@ -1,0 +1,98 @@
+//! MODIFIER_MISSING: the payer profile requires modifiers (medicare, medicaid: GP) on
+//! physical-medicine codes (97010-97799 by default) (SPEC §5, §7).
+
+use rayon::prelude::*;
+
+use super::catalogue::Rule;
+use super::{Context, Finding};
+
+pub fn check(ctx: &Context) -> Vec<Finding> {
+    ctx.batch
+        .lines
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let profile = &ctx.policy.profiles[line.payer];
+            if profile.required_modifiers.is_empty()
+                || !profile.physical_medicine.contains(&line.cpt)
+            {
+                return None;
+            }
+            let missing: Vec<&str> = profile
+                .required_modifiers
+                .iter()
+                .filter(|m| !line.modifiers.contains(m))
+                .map(String::as_str)
+                .collect();
+            (!missing.is_empty()).then(|| {
+                let msg = format!(
+                    "{} requires modifier {} on {}",
+                    profile.name,
+                    missing.join(" and "),
+                    line.cpt
+                );
+                Finding::new(i as u32, Rule::ModifierMissing, msg)
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+
+    #[test]
+    fn medicare_physical_medicine_needs_gp() {
+        let mut no_gp = line(
+            "C-1",
+            1,
+            "P-1",
+            "medicare",
+            "2025-03-10",
+            "97124",
+            1,
+            "M54.50",
+        );
+        no_gp.modifiers = vec!["59".into()];
+        let with_gp = line(
+            "C-1",
+            2,
+            "P-1",
+            "medicare",
+            "2025-03-10",
+            "97140",
+            1,
+            "M54.50",
+        );
+        let mut chiro = line(
+            "C-1",
+            3,
+            "P-1",
+            "medicare",
+            "2025-03-10",
+            "98940",
+            1,
+            "M54.50",
+        );
+        chiro.modifiers.clear();
+        let commercial = line(
+            "C-2",
+            1,
+            "P-2",
+            "commercial",
+            "2025-03-10",
+            "97124",
+            1,
+            "M54.50",
+        );
+        let f = run(
+            check,
+            vec![no_gp, with_gp, chiro, commercial],
+            vec![],
+            vec![],
+        );
+        assert_eq!(ids(&f), [(0, "MODIFIER_MISSING")]);
+        assert_eq!(f[0].2, "medicare requires modifier GP on 97124");
+    }
+}

@@ -1,0 +1,277 @@
+//! The command line of SPEC §1 run for real: exit statuses, errors, formats and reruns.
+
+mod common;
+
+use std::path::Path;
+
+use common::{bin, repo, scratch, scrub};
+
+const OUTPUTS: [&str; 4] = ["rejections.csv", "clean.csv", "held.csv", "malformed.csv"];
+
+/// A small batch written into `dir`: one clean claim and one held claim.
+fn small_batch(dir: &Path) {
+    std::fs::write(
+        dir.join("claims.csv"),
+        "claim_id,line_no,patient_id,payer_type,rendering_npi,referring_npi,rx_id,service_date,cpt,modifiers,units,charge,diagnosis_codes\n\
+         C-1001,1,P-77,workers_comp,1234567893,1999999992,RX-55,2025-03-10,97140,,2,90.00,S13.4XXA\n\
+         C-1001,2,P-77,workers_comp,1234567893,1999999992,RX-55,2025-03-10,97124,,1,40.00,S13.4XXA;M54.2\n\
+         C-1002,1,P-78,commercial,1234567893,,,2025-03-10,97124,,1,40.00,M54.50\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sessions.csv"),
+        "session_id,patient_id,therapist_npi,service_date,cpt,minutes,modality,pressure\n\
+         S-9001,P-77,1234567893,2025-03-10,97140,25,myofascial,\n\
+         S-9001,P-77,1234567893,2025-03-10,97124,15,swedish,light\n\
+         S-9002,P-78,1234567893,2025-03-10,97124,15,swedish,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("prescriptions.csv"),
+        "rx_id,patient_id,prescriber_npi,document_type,diagnosis_codes,authorized_sessions,start_date,end_date,frequency_per_week,allowed_cpt,required_modality,max_pressure,sessions_used\n\
+         RX-55,P-77,1999999992,prescription,S13.4XXA;M54.2,12,2025-02-15,2025-05-15,2,97124;97140,,,3\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn spec_example_is_clean_and_a_patient_without_documents_is_held() {
+    let input = scratch("cli-small-in");
+    small_batch(&input);
+    let out = scratch("cli-small-out");
+    let o = scrub(&input, &out, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let clean = std::fs::read_to_string(out.join("clean.csv")).unwrap();
+    assert_eq!(clean.lines().count(), 3, "{clean}");
+    let held = std::fs::read_to_string(out.join("held.csv")).unwrap();
+    assert!(
+        held.ends_with(
+            "C-1002,1,P-78,commercial,1234567893,,,2025-03-10,97124,,1,40.00,M54.50,RX_MISSING\n"
+        ),
+        "{held}"
+    );
+    let rej = std::fs::read_to_string(out.join("rejections.csv")).unwrap();
+    assert_eq!(
+        rej,
+        "claim_id,line_no,patient_id,service_date,cpt,payer_type,rule,severity,carc,rarc,message,charge\n\
+         C-1002,1,P-78,2025-03-10,97124,commercial,RX_MISSING,reject,197,M62,\"patient P-78 has no prescription, referral or recommendation on file\",40.00\n"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["accounting"]["claims_rows_read"], 3);
+    assert_eq!(summary["accounting"]["balanced"], true);
+    assert_eq!(summary["claims"]["held"], 1);
+    assert_eq!(summary["not_checked"][0]["rule"], "UNITS_OVER_MUE");
+    // --fail-on-hold turns a held claim into exit 1
+    assert_eq!(
+        scrub(&input, &scratch("cli-small-out2"), &["--fail-on-hold"])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn missing_required_column_stops_with_exit_2_and_no_output() {
+    let input = scratch("cli-nocol-in");
+    small_batch(&input);
+    let text = std::fs::read_to_string(input.join("sessions.csv"))
+        .unwrap()
+        .replace(",minutes,", ",mins,");
+    std::fs::write(input.join("sessions.csv"), text).unwrap();
+    let out = scratch("cli-nocol-out").join("fresh");
+    let o = scrub(&input, &out, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("sessions.csv") && err.contains("`minutes`"),
+        "{err}"
+    );
+    assert!(!out.exists(), "no output folder is left behind");
+}
+
+#[test]
+fn missing_file_and_bad_policy_exit_2_leaving_earlier_outputs_whole() {
+    let input = scratch("cli-nofile-in");
+    small_batch(&input);
+    let out = scratch("cli-nofile-out");
+    assert_eq!(scrub(&input, &out, &[]).status.code(), Some(0));
+    let before = std::fs::read(out.join("rejections.csv")).unwrap();
+
+    std::fs::remove_file(input.join("prescriptions.csv")).unwrap();
+    let o = scrub(&input, &out, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("prescriptions"));
+    small_batch(&input);
+
+    let policy = input.join("bad.toml");
+    std::fs::write(
+        &policy,
+        "timed_codes = [\"97124\"]\n[profiles.medicare]\nunit_rule = \"cms\"\n",
+    )
+    .unwrap();
+    let o = scrub(&input, &out, &["--policy", policy.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("bad.toml"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read(out.join("rejections.csv")).unwrap(), before);
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 5, "{leftovers:?}");
+}
+
+#[test]
+fn unknown_option_exits_2() {
+    let o = bin()
+        .args(["scrub", "x", "--out", "y", "--hold", "visit"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn rerun_and_thread_count_give_byte_identical_outputs() {
+    let demo = repo("fixtures/demo");
+    let mue = demo.join("mue-example.csv");
+    let runs: Vec<_> = [("1", "rerun-a"), ("1", "rerun-b"), ("2", "rerun-c")]
+        .iter()
+        .map(|(threads, name)| {
+            let out = scratch(name);
+            let o = scrub(
+                &demo,
+                &out,
+                &["--threads", threads, "--mue", mue.to_str().unwrap()],
+            );
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            out
+        })
+        .collect();
+    for name in OUTPUTS {
+        let first = std::fs::read(runs[0].join(name)).unwrap();
+        for other in &runs[1..] {
+            assert!(
+                first == std::fs::read(other.join(name)).unwrap(),
+                "{name} differs between runs"
+            );
+        }
+    }
+}
+
+#[test]
+fn gzip_and_parquet_inputs_give_the_same_findings_as_csv() {
+    use polars::prelude::*;
+    let input = scratch("cli-formats-in");
+    small_batch(&input);
+    let csv_out = scratch("cli-formats-csv");
+    assert_eq!(scrub(&input, &csv_out, &[]).status.code(), Some(0));
+
+    // the same three files as .csv.gz and as .parquet
+    let gz = scratch("cli-formats-gz");
+    let pq = scratch("cli-formats-pq");
+    for name in ["claims", "sessions", "prescriptions"] {
+        let text = std::fs::read(input.join(format!("{name}.csv"))).unwrap();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut enc, &text).unwrap();
+        std::fs::write(gz.join(format!("{name}.csv.gz")), enc.finish().unwrap()).unwrap();
+        let mut df = CsvReadOptions::default()
+            .with_infer_schema_length(Some(0))
+            .try_into_reader_with_file_path(Some(input.join(format!("{name}.csv"))))
+            .unwrap()
+            .finish()
+            .unwrap();
+        ParquetWriter::new(std::fs::File::create(pq.join(format!("{name}.parquet"))).unwrap())
+            .finish(&mut df)
+            .unwrap();
+    }
+    for dir in [&gz, &pq] {
+        let out = scratch(&format!(
+            "{}-out",
+            dir.file_name().unwrap().to_string_lossy()
+        ));
+        let o = scrub(dir, &out, &[]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        for name in ["rejections.csv", "clean.csv", "held.csv"] {
+            assert_eq!(
+                std::fs::read_to_string(out.join(name)).unwrap(),
+                std::fs::read_to_string(csv_out.join(name)).unwrap(),
+                "{name} from {}",
+                dir.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn parquet_outputs_hold_the_same_rows() {
+    use polars::prelude::*;
+    let input = scratch("cli-pqout-in");
+    small_batch(&input);
+    let out = scratch("cli-pqout-out");
+    let o = scrub(&input, &out, &["--format", "parquet"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let df = ParquetReader::new(std::fs::File::open(out.join("held.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(df.height(), 1);
+    assert_eq!(df.get_column_names().last().unwrap().as_str(), "hold_rules");
+    let df = ParquetReader::new(std::fs::File::open(out.join("clean.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(df.height(), 2);
+}
+
+#[test]
+fn rules_and_policy_commands_print_the_catalogue_and_a_usable_policy() {
+    let o = bin().arg("rules").output().unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.lines().count(), 25);
+    assert!(text.contains("RX_SESSIONS_EXCEEDED") && text.contains("198") && text.contains("N54"));
+
+    let o = bin().arg("policy").output().unwrap();
+    let dir = scratch("cli-policy");
+    std::fs::write(dir.join("policy.toml"), &o.stdout).unwrap();
+    small_batch(&dir);
+    let a = scratch("cli-policy-a");
+    let b = scratch("cli-policy-b");
+    assert_eq!(scrub(&dir, &a, &[]).status.code(), Some(0));
+    assert_eq!(
+        scrub(
+            &dir,
+            &b,
+            &["--policy", dir.join("policy.toml").to_str().unwrap()]
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    assert_eq!(
+        std::fs::read(a.join("rejections.csv")).unwrap(),
+        std::fs::read(b.join("rejections.csv")).unwrap()
+    );
+}
