@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Scrub a batch: claims, sessions and prescriptions in, rejections, clean, held, malformed and summary out.
-    Scrub(ScrubArgs),
+    Scrub(Box<ScrubArgs>),
     /// Print the rule catalogue: id, severity, CARC, RARC and meaning.
     Rules,
     /// Print the built-in payer policy as TOML, to copy and edit.

@@ -87,7 +87,7 @@ impl Drop for Progress {
     }
 }
 
-pub fn run(args: ScrubArgs) -> Result<i32> {
+pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     let started = Instant::now();
     if let Some(n) = args.threads {
         if n == 0 {

@@ -16,7 +16,7 @@ use crate::rules::Finding;
 
 /// One output table being written: CSV rows stream to disk, Parquet columns are gathered.
 pub enum TableWriter {
-    Csv(csv::Writer<BufWriter<File>>, PathBuf),
+    Csv(Box<csv::Writer<BufWriter<File>>>, PathBuf),
     Parquet {
         path: PathBuf,
         names: Vec<String>,
@@ -34,7 +34,7 @@ impl TableWriter {
                     .terminator(csv::Terminator::Any(b'\n'))
                     .from_writer(BufWriter::with_capacity(1 << 20, f));
                 w.write_record(header)?;
-                Ok(TableWriter::Csv(w, path.into()))
+                Ok(TableWriter::Csv(Box::new(w), path.into()))
             }
             OutFormat::Parquet => Ok(TableWriter::Parquet {
                 path: path.into(),

@@ -171,6 +171,30 @@ pub fn parse_icd10_arg(arg: &str) -> Result<(i32, std::path::PathBuf)> {
     }
 }
 
+enum Source {
+    Builtin(&'static [u8]),
+    File(std::path::PathBuf),
+}
+
+impl Source {
+    fn text(&self) -> Result<String> {
+        match self {
+            Source::Builtin(bytes) => gunzip(bytes),
+            Source::File(p) => {
+                let bytes = std::fs::read(p)
+                    .with_context(|| format!("{}: cannot read --icd10 file", p.display()))?;
+                if bytes.starts_with(&[0x1f, 0x8b]) {
+                    gunzip(&bytes)
+                        .with_context(|| format!("{}: not a readable gzip file", p.display()))
+                } else {
+                    String::from_utf8(bytes)
+                        .with_context(|| format!("{}: not UTF-8 text", p.display()))
+                }
+            }
+        }
+    }
+}
+
 pub struct CodeSets {
     /// Sorted by fiscal year.
     pub sets: Vec<CodeSet>,
@@ -183,40 +207,22 @@ impl CodeSets {
         for arg in extra {
             files.push(parse_icd10_arg(arg)?);
         }
-        let mut jobs: Vec<(i32, String, Box<dyn Fn() -> Result<String> + Send + Sync>)> =
-            Vec::new();
-        for (fy, bytes) in [(2025, FY2025), (2026, FY2026)] {
-            if !files.iter().any(|(y, _)| *y == fy) {
-                jobs.push((
-                    fy,
-                    format!("built-in FY{fy}"),
-                    Box::new(move || gunzip(bytes)),
-                ));
-            }
-        }
-        for (fy, path) in files {
-            let p = path.clone();
-            jobs.push((
-                fy,
-                path.display().to_string(),
-                Box::new(move || {
-                    let bytes = std::fs::read(&p)
-                        .with_context(|| format!("{}: cannot read --icd10 file", p.display()))?;
-                    if bytes.starts_with(&[0x1f, 0x8b]) {
-                        gunzip(&bytes)
-                            .with_context(|| format!("{}: not a readable gzip file", p.display()))
-                    } else {
-                        String::from_utf8(bytes)
-                            .with_context(|| format!("{}: not UTF-8 text", p.display()))
-                    }
-                }),
-            ));
-        }
+        // built-in years not replaced by a file, then the files
+        let mut jobs: Vec<(i32, String, Source)> = [(2025, FY2025), (2026, FY2026)]
+            .into_iter()
+            .filter(|(fy, _)| !files.iter().any(|(y, _)| y == fy))
+            .map(|(fy, bytes)| (fy, format!("built-in FY{fy}"), Source::Builtin(bytes)))
+            .collect();
+        jobs.extend(
+            files
+                .into_iter()
+                .map(|(fy, path)| (fy, path.display().to_string(), Source::File(path))),
+        );
         use rayon::prelude::*;
         let mut sets = jobs
             .into_par_iter()
             .map(|(fy, source, read)| {
-                CodeSet::from_entries(fy, source.clone(), parse(&read()?, &source)?)
+                CodeSet::from_entries(fy, source.clone(), parse(&read.text()?, &source)?)
             })
             .collect::<Result<Vec<_>>>()?;
         sets.sort_by_key(|s| s.fiscal_year);

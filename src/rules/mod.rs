@@ -97,6 +97,7 @@ pub(crate) mod testkit {
     use crate::input::values::parse_date;
     use crate::model::*;
 
+    #[allow(clippy::too_many_arguments)]
     pub fn line(
         claim: &str,
         no: u32,

@@ -64,6 +64,14 @@ impl CmsPool {
     }
 }
 
+fn n_units(n: i64) -> String {
+    if n == 1 {
+        "1 unit".into()
+    } else {
+        format!("{n} units")
+    }
+}
+
 pub fn check(ctx: &Context) -> Vec<Finding> {
     let lines = &ctx.batch.lines;
     let invalid = lines
@@ -148,7 +156,12 @@ fn check_visit(ctx: &Context, visit: &Visit) -> Vec<Finding> {
                     let m = minutes_of(cpt);
                     let expected = per_code_units(m);
                     let msg = |word: &str| {
-                        format!("{cpt}: {m} min documented supports {word} {expected} units, {b} billed (per-code rule: 8 minutes or more for each unit)")
+                        let word = if word.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{word} ")
+                        };
+                        format!("{cpt}: {m} min documented supports {word}{}, {b} billed (per-code rule: 8 minutes or more for each unit)", n_units(expected))
                     };
                     if b > expected {
                         out.push(Finding::new(i, Rule::UnitsOverDocumented, msg("at most")));
@@ -161,9 +174,6 @@ fn check_visit(ctx: &Context, visit: &Visit) -> Vec<Finding> {
         }
     }
     mue(&mut out, ctx, &billed_lines, &billed);
-    for f in &mut out {
-        f.message = f.message.replace("supports  ", "supports ");
-    }
     out
 }
 
@@ -211,16 +221,16 @@ fn cms(
             continue;
         };
         if b > max {
-            let msg = format!("{cpt}: {m} min documented supports at most {max} units, {b} billed (CMS 8-minute rule, visit total {t} min)");
+            let msg = format!("{cpt}: {m} min documented supports at most {}, {b} billed (CMS 8-minute rule, visit total {t} min)", n_units(max));
             out.push(Finding::new(i, Rule::UnitsOverDocumented, msg));
         } else if !any_over_max && billed_timed > u && b > full {
             let msg = format!(
-                "{cpt}: the visit's {t} timed minutes support {u} units in all, {billed_timed} billed; {cpt}'s {m} min give {full} full units and its remainder unit is one too many (CMS 8-minute rule)"
+                "{cpt}: the visit's {t} timed minutes support {} in all, {billed_timed} billed; {cpt}'s {m} min give {} and its remainder unit is one too many (CMS 8-minute rule)", n_units(u), n_units(full)
             );
             out.push(Finding::new(i, Rule::UnitsOverDocumented, msg));
         }
         if billed_timed < u {
-            let msg = format!("the visit's {t} timed minutes support {u} units, {billed_timed} billed (CMS 8-minute rule)");
+            let msg = format!("the visit's {t} timed minutes support {}, {billed_timed} billed (CMS 8-minute rule)", n_units(u));
             out.push(Finding::new(i, Rule::UnitsUnderDocumented, msg));
         }
     }
