@@ -22,6 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Scrub a batch: claims, sessions and prescriptions in, rejections, clean, held, malformed and summary out.
     Scrub(Box<ScrubArgs>),
+    /// Write a synthetic batch with planted defects and the findings they cause (truth.csv).
+    Generate(crate::commands::generate::GenerateArgs),
     /// Print the rule catalogue: id, severity, CARC, RARC and meaning.
     Rules,
     /// Print the built-in payer policy as TOML, to copy and edit.

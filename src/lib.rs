@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod generate;
 pub mod hold;
 pub mod input;
 pub mod link;

@@ -14,6 +14,10 @@ fn main() {
                 2
             }
         },
+        Command::Generate(args) => commands::generate::run(args).unwrap_or_else(|e| {
+            eprintln!("claimscrub: error: {}", format!("{e:#}").replace('\n', " "));
+            2
+        }),
         Command::Rules => commands::rules::run(),
         Command::Policy => commands::policy::run(),
     };

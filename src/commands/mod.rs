@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod generate;
 pub mod policy;
 pub mod rules;
 pub mod scrub;

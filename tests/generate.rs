@@ -1,0 +1,90 @@
+//! `claimscrub generate`: a generated batch scrubs to exactly the findings it planted, and the
+//! batch depends on the seed only.
+
+mod common;
+
+use common::{bin, project, read_csv, scratch, scrub};
+
+fn generate(out: &std::path::Path, lines: &str, seed: &str, threads: &str) {
+    let o = bin()
+        .args([
+            "generate",
+            "--claims",
+            lines,
+            "--seed",
+            seed,
+            "--threads",
+            threads,
+            "--out",
+        ])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn findings_of_a_100k_line_batch_equal_its_truth() {
+    let data = scratch("gen-100k");
+    generate(&data, "100000", "11", "2");
+    let (_, claims) = read_csv(&data.join("claims.csv"));
+    assert!(
+        (100_000..100_100).contains(&claims.len()),
+        "{} lines",
+        claims.len()
+    );
+    let out = scratch("gen-100k-out");
+    let o = scrub(
+        &data,
+        &out,
+        &["--mue", data.join("mue.csv").to_str().unwrap()],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (cols, truth) = read_csv(&data.join("truth.csv"));
+    let found = project(&out.join("rejections.csv"), &cols);
+    assert!(truth.len() > 500, "only {} planted findings", truth.len());
+    assert!(
+        found == truth,
+        "findings differ from truth.csv: {} found, {} planted",
+        found.len(),
+        truth.len()
+    );
+    // every rule is planted
+    let rules: std::collections::BTreeSet<&str> = truth.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(rules.len(), 24, "{rules:?}");
+}
+
+#[test]
+fn same_seed_same_batch_whatever_the_threads() {
+    let a = scratch("gen-seed-a");
+    let b = scratch("gen-seed-b");
+    generate(&a, "20000", "5", "1");
+    generate(&b, "20000", "5", "2");
+    for name in [
+        "claims.csv",
+        "sessions.csv",
+        "prescriptions.csv",
+        "truth.csv",
+    ] {
+        assert!(
+            std::fs::read(a.join(name)).unwrap() == std::fs::read(b.join(name)).unwrap(),
+            "{name} differs"
+        );
+    }
+    let c = scratch("gen-seed-c");
+    generate(&c, "20000", "6", "2");
+    assert!(
+        std::fs::read(a.join("claims.csv")).unwrap()
+            != std::fs::read(c.join("claims.csv")).unwrap()
+    );
+}
