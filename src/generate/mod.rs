@@ -206,15 +206,14 @@ impl Codes {
             ("R52", "billable"),
             ("Z73.3", "billable"),
         ] {
-            let ok = sets
-                .sets
-                .iter()
-                .all(|s| match (s.lookup(&icd_key(code)), want) {
+            let ok = sets.sets.iter().all(|s| {
+                matches!(
+                    (s.lookup(&icd_key(code)), want),
                     (Lookup::Unknown, "unknown")
-                    | (Lookup::Header, "header")
-                    | (Lookup::Billable, "billable") => true,
-                    _ => false,
-                });
+                        | (Lookup::Header, "header")
+                        | (Lookup::Billable, "billable")
+                )
+            });
             assert!(ok, "{code} must be {want} in every built-in year");
         }
         let mut random_m: Vec<String> = sets.sets[0]
