@@ -1,8 +1,10 @@
 //! Holding (SPEC §6): which lines go to `held` and why, by claim (default) or by line.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::model::Batch;
+use crate::rules::catalogue::{Rule, CATALOGUE};
 use crate::rules::Finding;
 
 pub const MALFORMED_LINE: &str = "MALFORMED_LINE";
@@ -22,50 +24,77 @@ impl HoldMode {
     }
 }
 
-/// Per line: `None` = clean, `Some(hold_rules)` = held.
-pub fn decide(
-    batch: &Batch,
-    findings: &[Finding],
-    mode: HoldMode,
-    claims_file: &str,
-) -> Vec<Option<String>> {
+pub struct Holding {
+    /// Per line: `None` = clean, `Some(hold_rules)` = held.
+    pub decisions: Vec<Option<String>>,
+    /// Per line: its claim, numbered in order of first appearance.
+    pub claim_of: Vec<u32>,
+    pub claims: usize,
+    /// Claims all of whose rows were malformed: they are in no table but `malformed`.
+    pub malformed_only_claims: usize,
+}
+
+pub fn decide(batch: &Batch, findings: &[Finding], mode: HoldMode, claims_file: &str) -> Holding {
     let lines = &batch.lines;
-    let mut line_rules: Vec<BTreeSet<&'static str>> = vec![BTreeSet::new(); lines.len()];
+    // reject rules of each line as a bit set (24 rules fit in a u32)
+    let mut line_rules = vec![0u32; lines.len()];
     for f in findings.iter().filter(|f| f.rule.is_reject()) {
-        line_rules[f.line as usize].insert(f.rule.id());
+        line_rules[f.line as usize] |= 1 << f.rule as u32;
     }
-    let malformed: HashSet<&str> = batch
-        .malformed
+    let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+    let claim_of: Vec<u32> = lines
         .iter()
-        .filter(|m| m.file == claims_file)
-        .filter_map(|m| m.claim_id.as_deref())
+        .map(|l| {
+            let n = index.len() as u32;
+            *index.entry(batch.c(l.claim_id)).or_insert(n)
+        })
         .collect();
-    let mut claim_rules: HashMap<&str, BTreeSet<&'static str>> = HashMap::new();
-    if mode == HoldMode::Claim {
-        for (l, rules) in lines.iter().zip(&line_rules) {
-            claim_rules
-                .entry(l.claim_id.as_str())
-                .or_default()
-                .extend(rules.iter().copied());
+    let claims = index.len();
+    let mut claim_rules = vec![0u32; claims];
+    for (c, r) in claim_of.iter().zip(&line_rules) {
+        claim_rules[*c as usize] |= r;
+    }
+    let mut malformed = vec![false; claims];
+    let mut malformed_only: FxHashSet<&str> = FxHashSet::default();
+    for m in batch.malformed.iter().filter(|m| m.file == claims_file) {
+        if let Some(id) = m.claim_id.as_deref() {
+            match index.get(id) {
+                Some(&c) => malformed[c as usize] = true,
+                None => {
+                    malformed_only.insert(id);
+                }
+            }
         }
     }
-    lines
-        .iter()
-        .zip(&line_rules)
-        .map(|(l, own)| {
-            let rules = match mode {
-                HoldMode::Claim => &claim_rules[l.claim_id.as_str()],
-                HoldMode::Line => own,
+    // rule ids in alphabetical order, as `hold_rules` lists them
+    let mut by_id: Vec<Rule> = CATALOGUE.iter().map(|r| r.rule).collect();
+    by_id.sort_by_key(|r| r.id());
+    let decisions = (0..lines.len())
+        .into_par_iter()
+        .map(|i| {
+            let c = claim_of[i] as usize;
+            let mask = match mode {
+                HoldMode::Claim => claim_rules[c],
+                HoldMode::Line => line_rules[i],
             };
-            let is_malformed = malformed.contains(l.claim_id.as_str());
-            if rules.is_empty() && !is_malformed {
+            if mask == 0 && !malformed[c] {
                 return None;
             }
-            let mut ids: Vec<&str> = rules.iter().copied().collect();
-            if is_malformed {
+            let mut ids: Vec<&str> = by_id
+                .iter()
+                .filter(|r| mask & (1 << **r as u32) != 0)
+                .map(|r| r.id())
+                .collect();
+            if malformed[c] {
                 ids.push(MALFORMED_LINE);
             }
             Some(ids.join(";"))
         })
-        .collect()
+        .collect();
+    Holding {
+        decisions,
+        claim_of,
+        claims,
+        malformed_only_claims: malformed_only.len(),
+    }
 }

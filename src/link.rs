@@ -1,24 +1,24 @@
 //! Linking (SPEC §3): visits, documented minutes and each line's prescription.
 
-use std::collections::HashMap;
-
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 use crate::input::values::{iso, Day};
-use crate::model::{Batch, DocumentType, Modality, Pressure};
+use crate::model::{Batch, ClaimLine, Code, DocumentType, Modality, Pressure};
 use crate::rules::catalogue::Rule;
 
 /// The session rows of one patient, date and procedure, taken together.
 #[derive(Debug, Default)]
 pub struct Documented {
-    pub cpt: String,
+    pub cpt: Code,
     pub minutes: i64,
-    /// Modalities documented (rows with an empty modality document none), sorted.
-    pub modalities: Vec<Modality>,
+    /// Modalities documented (rows with an empty modality document none).
+    pub modalities: SmallVec<[Modality; 2]>,
     /// The highest pressure of the rows.
     pub pressure: Option<Pressure>,
-    /// Ids of the rows, in file order, for messages.
-    pub session_ids: Vec<String>,
+    /// The rows, in file order (indices into `Batch::sessions`), for messages.
+    pub rows: SmallVec<[u32; 2]>,
 }
 
 /// All claim lines with the same patient and service date.
@@ -26,9 +26,9 @@ pub struct Documented {
 pub struct Visit {
     pub date: Day,
     /// Claim lines, in read order.
-    pub lines: Vec<u32>,
+    pub lines: SmallVec<[u32; 4]>,
     /// Procedures documented in sessions that day, by code.
-    pub documented: Vec<u32>,
+    pub documented: SmallVec<[u32; 4]>,
 }
 
 /// How a line found (or failed to find) its prescription.
@@ -36,7 +36,7 @@ pub struct Visit {
 pub struct RxLink {
     /// The document whose content rules apply (a prescription, possibly expired or not started).
     pub doc: Option<u32>,
-    pub finding: Option<(Rule, String)>,
+    pub finding: Option<Rule>,
 }
 
 pub struct Links {
@@ -63,17 +63,17 @@ pub fn link(batch: &Batch) -> Links {
         .par_iter()
         .map(|l| {
             by_key
-                .get(&(l.patient_id.as_str(), l.date, l.cpt.as_str()))
+                .get(&(batch.c(l.patient_id), l.date, l.cpt.as_str()))
                 .copied()
         })
         .collect();
-    let mut by_day: HashMap<(&str, Day), Vec<u32>> = HashMap::new();
+    let mut by_day: FxHashMap<(&str, Day), SmallVec<[u32; 4]>> = FxHashMap::default();
     for (key, &i) in &by_key {
         by_day.entry((key.0, key.1)).or_default().push(i);
     }
     visits.par_iter_mut().for_each(|v| {
         let l = &batch.lines[v.lines[0] as usize];
-        if let Some(d) = by_day.get(&(l.patient_id.as_str(), v.date)) {
+        if let Some(d) = by_day.get(&(batch.c(l.patient_id), v.date)) {
             v.documented = d.clone();
             v.documented.sort_unstable_by(|a, b| {
                 documented[*a as usize]
@@ -92,17 +92,17 @@ pub fn link(batch: &Batch) -> Links {
 }
 
 fn group_visits(batch: &Batch) -> (Vec<Visit>, Vec<u32>) {
-    let mut index: HashMap<(&str, Day), u32> = HashMap::new();
+    let mut index: FxHashMap<(&str, Day), u32> = FxHashMap::default();
     let mut visits: Vec<Visit> = Vec::new();
     let mut visit_of = Vec::with_capacity(batch.lines.len());
     for (i, l) in batch.lines.iter().enumerate() {
         let v = *index
-            .entry((l.patient_id.as_str(), l.date))
+            .entry((batch.c(l.patient_id), l.date))
             .or_insert_with(|| {
                 visits.push(Visit {
                     date: l.date,
-                    lines: Vec::new(),
-                    documented: Vec::new(),
+                    lines: SmallVec::new(),
+                    documented: SmallVec::new(),
                 });
                 (visits.len() - 1) as u32
             });
@@ -114,12 +114,12 @@ fn group_visits(batch: &Batch) -> (Vec<Visit>, Vec<u32>) {
 
 type SessionKey<'a> = (&'a str, Day, &'a str);
 
-fn document_sessions(batch: &Batch) -> (Vec<Documented>, HashMap<SessionKey<'_>, u32>) {
-    let mut by_key: HashMap<SessionKey, u32> = HashMap::new();
+fn document_sessions(batch: &Batch) -> (Vec<Documented>, FxHashMap<SessionKey<'_>, u32>) {
+    let mut by_key: FxHashMap<SessionKey, u32> = FxHashMap::default();
     let mut documented: Vec<Documented> = Vec::new();
-    for s in &batch.sessions {
+    for (row, s) in batch.sessions.iter().enumerate() {
         let i = *by_key
-            .entry((s.patient_id.as_str(), s.date, s.cpt.as_str()))
+            .entry((batch.s(s.patient_id), s.date, s.cpt.as_str()))
             .or_insert_with(|| {
                 documented.push(Documented {
                     cpt: s.cpt.clone(),
@@ -136,108 +136,196 @@ fn document_sessions(batch: &Batch) -> (Vec<Documented>, HashMap<SessionKey<'_>,
             }
         }
         d.pressure = d.pressure.max(s.pressure);
-        d.session_ids.push(s.session_id.clone());
+        d.rows.push(row as u32);
     }
     (documented, by_key)
 }
 
+/// The documents by patient and the rx_ids in use, for messages.
+pub struct DocIndex<'a> {
+    pub by_patient: FxHashMap<&'a str, SmallVec<[u32; 2]>>,
+    pub rx_ids: rustc_hash::FxHashSet<&'a str>,
+}
+
+impl<'a> DocIndex<'a> {
+    pub fn new(batch: &'a Batch) -> DocIndex<'a> {
+        let mut by_patient: FxHashMap<&str, SmallVec<[u32; 2]>> = FxHashMap::default();
+        for (i, d) in batch.documents.iter().enumerate() {
+            by_patient
+                .entry(d.patient_id.as_str())
+                .or_default()
+                .push(i as u32);
+        }
+        let rx_ids = batch.documents.iter().map(|d| d.rx_id.as_str()).collect();
+        DocIndex { by_patient, rx_ids }
+    }
+
+    fn of(&self, patient: &str) -> &[u32] {
+        self.by_patient
+            .get(patient)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
+/// Why linking failed, in words (only for the few lines that get a finding).
+pub fn rx_message(batch: &Batch, index: &DocIndex, line: &ClaimLine, link: &RxLink) -> String {
+    let docs = &batch.documents;
+    let date = iso(line.date);
+    let patient = batch.c(line.patient_id);
+    let rule = link.finding.expect("a linking finding");
+    let doc = link.doc.map(|d| &docs[d as usize]);
+    match (rule, batch.rx_id(line), doc) {
+        (Rule::RxNotFound, Some(rx_id), _) => {
+            if index.rx_ids.contains(rx_id) {
+                format!("{rx_id} belongs to another patient, not {patient}")
+            } else {
+                format!("{rx_id} names no document of patient {patient}")
+            }
+        }
+        (Rule::RxNotAPrescription, Some(rx_id), _) => {
+            let kind = index
+                .of(patient)
+                .iter()
+                .map(|&d| &docs[d as usize])
+                .find(|d| d.rx_id == rx_id)
+                .map(|d| d.document_type.name());
+            format!(
+                "{rx_id} is a {}, not a prescription: it does not make the service reimbursable",
+                kind.unwrap_or("document")
+            )
+        }
+        (Rule::RxNotAPrescription, None, _) => {
+            let names: Vec<String> = index
+                .of(patient)
+                .iter()
+                .map(|&d| &docs[d as usize])
+                .map(|d| format!("{} {}", d.document_type.name(), d.rx_id))
+                .collect();
+            format!("patient {patient} has no prescription, only: {}; a prescription is needed for payment", names.join(", "))
+        }
+        (Rule::RxMissing, _, _) => {
+            format!("patient {patient} has no prescription, referral or recommendation on file")
+        }
+        (Rule::RxBeforeStart, given, Some(d)) => {
+            let tail = if given.is_some() {
+                ""
+            } else {
+                ", and no prescription of the patient covers that date"
+            };
+            format!(
+                "service on {date} is before {} starts on {}{tail}",
+                d.rx_id,
+                iso(d.start)
+            )
+        }
+        (Rule::RxExpired, given, Some(d)) => {
+            let tail = if given.is_some() {
+                ""
+            } else {
+                ", and no prescription of the patient covers that date"
+            };
+            format!(
+                "service on {date} is after {} ended on {}{tail}",
+                d.rx_id,
+                iso(d.end)
+            )
+        }
+        _ => rule.info().meaning.to_string(),
+    }
+}
+
 fn link_rx(batch: &Batch) -> Vec<RxLink> {
     let docs = &batch.documents;
-    let mut by_patient: HashMap<&str, Vec<u32>> = HashMap::new();
-    let mut by_rx: HashMap<&str, Vec<u32>> = HashMap::new();
-    for (i, d) in docs.iter().enumerate() {
-        by_patient
-            .entry(d.patient_id.as_str())
-            .or_default()
-            .push(i as u32);
-        by_rx.entry(d.rx_id.as_str()).or_default().push(i as u32);
-    }
+    let index = DocIndex::new(batch);
+    let doc = |d: &u32| &docs[*d as usize];
     batch
         .lines
         .par_iter()
         .map(|l| {
-            let date = iso(l.date);
-            let mine = by_patient.get(l.patient_id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            if let Some(rx_id) = &l.rx_id {
-                let Some(&d) = mine.iter().find(|&&d| docs[d as usize].rx_id == *rx_id) else {
-                    let elsewhere = by_rx.contains_key(rx_id.as_str());
-                    let msg = if elsewhere {
-                        format!("{rx_id} belongs to another patient, not {}", l.patient_id)
-                    } else {
-                        format!("{rx_id} names no document of patient {}", l.patient_id)
+            let mine = index.of(batch.c(l.patient_id));
+            if let Some(rx_id) = batch.rx_id(l) {
+                let Some(&d) = mine.iter().find(|&&d| doc(&d).rx_id == rx_id) else {
+                    return RxLink {
+                        doc: None,
+                        finding: Some(Rule::RxNotFound),
                     };
-                    return RxLink { doc: None, finding: Some((Rule::RxNotFound, msg)) };
                 };
-                let doc = &docs[d as usize];
-                if doc.document_type != DocumentType::Prescription {
-                    let msg = format!(
-                        "{rx_id} is a {}, not a prescription: it does not make the service reimbursable",
-                        doc.document_type.name()
-                    );
-                    return RxLink { doc: None, finding: Some((Rule::RxNotAPrescription, msg)) };
+                if doc(&d).document_type != DocumentType::Prescription {
+                    return RxLink {
+                        doc: None,
+                        finding: Some(Rule::RxNotAPrescription),
+                    };
                 }
-                let finding = if l.date < doc.start {
-                    Some((Rule::RxBeforeStart, format!("service on {date} is before {rx_id} starts on {}", iso(doc.start))))
-                } else if l.date > doc.end {
-                    Some((Rule::RxExpired, format!("service on {date} is after {rx_id} ended on {}", iso(doc.end))))
+                let finding = if l.date < doc(&d).start {
+                    Some(Rule::RxBeforeStart)
+                } else if l.date > doc(&d).end {
+                    Some(Rule::RxExpired)
                 } else {
                     None
                 };
-                return RxLink { doc: Some(d), finding };
+                return RxLink {
+                    doc: Some(d),
+                    finding,
+                };
             }
             if mine.is_empty() {
-                let msg = format!("patient {} has no prescription, referral or recommendation on file", l.patient_id);
-                return RxLink { doc: None, finding: Some((Rule::RxMissing, msg)) };
+                return RxLink {
+                    doc: None,
+                    finding: Some(Rule::RxMissing),
+                };
             }
-            let rxs: Vec<u32> =
-                mine.iter().copied().filter(|&d| docs[d as usize].document_type == DocumentType::Prescription).collect();
-            if rxs.is_empty() {
-                let names: Vec<String> = mine
-                    .iter()
-                    .map(|&d| format!("{} {}", docs[d as usize].document_type.name(), docs[d as usize].rx_id))
-                    .collect();
-                let msg = format!(
-                    "patient {} has no prescription, only: {}; a prescription is needed for payment",
-                    l.patient_id,
-                    names.join(", ")
-                );
-                return RxLink { doc: None, finding: Some((Rule::RxNotAPrescription, msg)) };
+            let rxs = || {
+                mine.iter()
+                    .filter(|d| doc(d).document_type == DocumentType::Prescription)
+            };
+            if rxs().next().is_none() {
+                return RxLink {
+                    doc: None,
+                    finding: Some(Rule::RxNotAPrescription),
+                };
             }
-            let doc = |d: &u32| &docs[*d as usize];
             // covering: the latest start_date, then the smallest rx_id
-            if let Some(&d) = rxs
-                .iter()
+            if let Some(&d) = rxs()
                 .filter(|d| doc(d).start <= l.date && l.date <= doc(d).end)
-                .min_by(|a, b| doc(b).start.cmp(&doc(a).start).then_with(|| doc(a).rx_id.cmp(&doc(b).rx_id)))
+                .min_by(|a, b| {
+                    doc(b)
+                        .start
+                        .cmp(&doc(a).start)
+                        .then_with(|| doc(a).rx_id.cmp(&doc(b).rx_id))
+                })
             {
-                return RxLink { doc: Some(d), finding: None };
+                return RxLink {
+                    doc: Some(d),
+                    finding: None,
+                };
             }
             // expired: the latest end_date, then the latest start_date, then the smallest rx_id
-            if let Some(&d) = rxs.iter().filter(|d| doc(d).end < l.date).min_by(|a, b| {
+            if let Some(&d) = rxs().filter(|d| doc(d).end < l.date).min_by(|a, b| {
                 doc(b)
                     .end
                     .cmp(&doc(a).end)
                     .then_with(|| doc(b).start.cmp(&doc(a).start))
                     .then_with(|| doc(a).rx_id.cmp(&doc(b).rx_id))
             }) {
-                let msg = format!(
-                    "service on {date} is after {} ended on {}, and no prescription of the patient covers that date",
-                    doc(&d).rx_id,
-                    iso(doc(&d).end)
-                );
-                return RxLink { doc: Some(d), finding: Some((Rule::RxExpired, msg)) };
+                return RxLink {
+                    doc: Some(d),
+                    finding: Some(Rule::RxExpired),
+                };
             }
             // not started: the earliest start_date, then the smallest rx_id
-            let &d = rxs
-                .iter()
-                .min_by(|a, b| doc(a).start.cmp(&doc(b).start).then_with(|| doc(a).rx_id.cmp(&doc(b).rx_id)))
+            let &d = rxs()
+                .min_by(|a, b| {
+                    doc(a)
+                        .start
+                        .cmp(&doc(b).start)
+                        .then_with(|| doc(a).rx_id.cmp(&doc(b).rx_id))
+                })
                 .expect("at least one prescription");
-            let msg = format!(
-                "service on {date} is before {} starts on {}, and no prescription of the patient covers that date",
-                doc(&d).rx_id,
-                iso(doc(&d).start)
-            );
-            RxLink { doc: Some(d), finding: Some((Rule::RxBeforeStart, msg)) }
+            RxLink {
+                doc: Some(d),
+                finding: Some(Rule::RxBeforeStart),
+            }
         })
         .collect()
 }

@@ -1,5 +1,6 @@
 //! The well-formed rows of the three inputs, typed and normalised (SPEC §2, §8 "Values").
 
+use crate::input::text::{Text, Texts};
 use crate::input::values::Day;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -103,36 +104,40 @@ impl DocumentType {
     }
 }
 
-/// One well-formed claim line. Index in `Claims::lines` = read order.
+/// A short normalised code (procedure code, modifier set): stored inline, no allocation.
+pub type Code = compact_str::CompactString;
+
+/// One well-formed claim line. Index in `Batch::lines` = read order.
 #[derive(Clone, Debug)]
 pub struct ClaimLine {
-    /// Record position in the claims file, to find the row again when writing.
-    pub seq: usize,
-    pub claim_id: String,
+    /// The record in the claims file: byte range (CSV) or (row, 0) (Parquet), to write it back out.
+    pub span: (usize, usize),
+    pub claim_id: Text,
     pub line_no: u32,
-    pub patient_id: String,
+    pub patient_id: Text,
     /// Index of the payer profile in the policy.
-    pub payer: usize,
-    pub rx_id: Option<String>,
+    pub payer: u8,
+    /// Empty when the claim names no prescription.
+    pub rx_id: Text,
     pub date: Day,
-    pub cpt: String,
-    /// Upper-cased, trimmed, sorted, without repeats: modifiers compare as a set.
-    pub modifiers: Vec<String>,
+    pub cpt: Code,
+    /// Upper-cased, sorted, without repeats, joined with `;`: modifiers compare as a set.
+    pub modifiers: Code,
     pub units: i64,
     /// As written (trimmed), for `rejections.csv`.
-    pub charge_text: String,
+    pub charge_text: Text,
     /// Millionths of a currency unit.
     pub charge: i64,
-    /// Upper-cased and trimmed, as written otherwise (dot kept), primary first.
-    pub diagnosis_codes: Vec<String>,
+    /// The field as written (trimmed); split with `values::split_codes` where needed.
+    pub diagnosis_codes: Text,
 }
 
 #[derive(Clone, Debug)]
 pub struct SessionRow {
-    pub session_id: String,
-    pub patient_id: String,
+    pub session_id: Text,
+    pub patient_id: Text,
     pub date: Day,
-    pub cpt: String,
+    pub cpt: Code,
     pub minutes: i64,
     pub modality: Option<Modality>,
     /// Stated, or implied by the modality.
@@ -170,9 +175,29 @@ pub struct Malformed {
 
 pub struct Batch {
     pub lines: Vec<ClaimLine>,
+    /// What the `Text`s of the lines point into.
+    pub claims_text: Texts,
     pub sessions: Vec<SessionRow>,
+    pub sessions_text: Texts,
     pub documents: Vec<Document>,
     /// In file order: claims, sessions, prescriptions.
     pub malformed: Vec<Malformed>,
     pub rows_read: [usize; 3],
+}
+
+impl Batch {
+    /// A text of a claim line.
+    pub fn c(&self, t: Text) -> &str {
+        self.claims_text.get(t)
+    }
+
+    /// A text of a session row.
+    pub fn s(&self, t: Text) -> &str {
+        self.sessions_text.get(t)
+    }
+
+    /// The claim line's prescription number, if it names one.
+    pub fn rx_id(&self, l: &ClaimLine) -> Option<&str> {
+        (!l.rx_id.is_empty()).then(|| self.c(l.rx_id))
+    }
 }

@@ -55,12 +55,15 @@ fn resolve(name: &str, flag: &Option<PathBuf>, dir: &Option<PathBuf>) -> Result<
     }
 }
 
+/// Phase timings on stderr with CLAIMSCRUB_TIMING=1, for profiling.
+static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
 struct Progress(Option<ProgressBar>);
 
 impl Progress {
     fn new(show: bool) -> Progress {
         Progress(show.then(|| {
-            let pb = ProgressBar::new(5);
+            let pb = ProgressBar::new(7);
             pb.set_style(
                 ProgressStyle::with_template("{spinner} [{bar:20}] {pos}/{len} {msg} ({elapsed})")
                     .expect("valid template")
@@ -72,6 +75,12 @@ impl Progress {
     }
 
     fn step(&self, msg: &'static str) {
+        if std::env::var_os("CLAIMSCRUB_TIMING").is_some() {
+            eprintln!(
+                "[{:>8.3} s] {msg}",
+                START.get_or_init(Instant::now).elapsed().as_secs_f64()
+            );
+        }
         if let Some(pb) = &self.0 {
             pb.inc(1);
             pb.set_message(msg);
@@ -88,7 +97,7 @@ impl Drop for Progress {
 }
 
 pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
-    let started = Instant::now();
+    let started = *START.get_or_init(Instant::now);
     if let Some(n) = args.threads {
         if n == 0 {
             bail!("--threads 0: give at least 1");
@@ -131,7 +140,8 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         wellness: &wellness,
     };
     let findings = rules::run_all(&ctx);
-    let decisions = hold::decide(&batch, &findings, args.hold, &claims_table.file_name);
+    progress.step("holding");
+    let holding = hold::decide(&batch, &findings, args.hold, &claims_table.file_name);
 
     progress.step("writing outputs");
     let ext = args.format.ext();
@@ -155,7 +165,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
             tables::write_clean_held(
                 &claims_table,
                 &batch,
-                &decisions,
+                &holding.decisions,
                 args.format,
                 &staging.path(&names[1]),
                 &staging.path(&names[2]),
@@ -178,7 +188,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     let facts = summary::RunFacts {
         batch: &batch,
         findings: &findings,
-        decisions: &decisions,
+        holding: &holding,
         policy: &policy,
         code_sets: &code_sets,
         mue_source: mue.as_ref().map(|m| m.source.as_str()),
@@ -191,6 +201,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     let text = serde_json::to_string_pretty(&summary)? + "\n";
     std::fs::write(staging.path(&names[4]), text).context("summary.json: write error")?;
     staging.commit(&names)?;
+    progress.step("done");
     drop(progress);
 
     if !args.quiet {
@@ -200,6 +211,8 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         );
     }
     let held_claims = summary["claims"]["held"].as_u64().unwrap_or(0);
+    // the process ends here: freeing millions of rows one by one would only cost time
+    std::mem::forget((batch, links, findings, holding, claims_table));
     Ok(if args.fail_on_hold && held_claims > 0 {
         1
     } else {

@@ -512,11 +512,11 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
             .collect();
         // units a careful biller would bill under the payer's rule
         let units: Vec<i64> = if cms {
-            let documented: Vec<(String, i64)> = cpts
+            let documented: Vec<(crate::model::Code, i64)> = cpts
                 .iter()
                 .zip(&minutes)
                 .filter(|(c, _)| timed(c))
-                .map(|(c, m)| (c.to_string(), *m))
+                .map(|(c, m)| ((*c).into(), *m))
                 .collect();
             let pool = CmsPool::new(&documented);
             let mut remaining = pool.total_units - pool.codes.iter().map(|c| c.2).sum::<i64>();

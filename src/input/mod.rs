@@ -1,18 +1,24 @@
 //! Reading the three inputs (SPEC §2): column matching, value parsing, malformed rows split off.
 
+pub mod split;
 pub mod table;
+pub mod text;
 pub mod values;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
+use rayon::prelude::*;
+
 use crate::model::{
-    Batch, ClaimLine, Document, DocumentType, Malformed, Modality, Pressure, SessionRow,
+    Batch, ClaimLine, Code, Document, DocumentType, Malformed, Modality, Pressure, SessionRow,
 };
 use crate::reference::policy::Policy;
-use table::RawTable;
+use table::{RawTable, Rec};
+use text::{TextBuilder, Texts};
 use values::{parse_charge, parse_date, parse_int, parse_non_negative, split_codes};
 
 /// The inputs' names, in the order they are reported.
@@ -98,24 +104,33 @@ impl Columns {
 
 /// Accessor of one record's spec columns that gathers every problem of the row.
 struct Row<'a, 'r> {
-    fields: &'r [&'a str],
+    rec: &'r Rec<'a>,
     cols: &'r Columns,
     spec: &'static [(&'static str, bool)],
     errors: Vec<String>,
 }
 
-impl<'a> Row<'a, '_> {
+impl<'r> Row<'_, 'r> {
     /// The trimmed value of spec column `i` ("" when the column is absent).
-    fn opt(&self, i: usize) -> &'a str {
-        self.cols.index[i]
-            .map(|c| self.fields[c].trim())
-            .unwrap_or("")
+    fn opt(&mut self, i: usize) -> Cow<'r, str> {
+        let Some(c) = self.cols.index[i] else {
+            return Cow::Borrowed("");
+        };
+        match self.rec.get(c) {
+            Some(Cow::Borrowed(s)) => Cow::Borrowed(s.trim()),
+            Some(Cow::Owned(s)) => Cow::Owned(s.trim().to_string()),
+            None => {
+                self.errors
+                    .push(format!("{}: not valid UTF-8", self.spec[i].0));
+                Cow::Borrowed("")
+            }
+        }
     }
 
     /// A required value: empty is an error.
-    fn req(&mut self, i: usize) -> &'a str {
+    fn req(&mut self, i: usize) -> Cow<'r, str> {
         let v = self.opt(i);
-        if v.is_empty() {
+        if v.is_empty() && !self.errors.iter().any(|e| e.starts_with(self.spec[i].0)) {
             self.errors.push(format!("{} is empty", self.spec[i].0));
         }
         v
@@ -155,69 +170,136 @@ impl<'a> Row<'a, '_> {
 const MODALITIES: &str = "swedish, deep_tissue, trigger_point, sports, myofascial, mld or other";
 const PRESSURES: &str = "light, moderate or deep";
 
-/// Read one file and turn each record into `T` or a malformed row.
-fn read_table<T>(
+/// What one chunk of a file gave.
+struct Part<T> {
+    rows: Vec<T>,
+    arena: Vec<u8>,
+    malformed: Vec<Malformed>,
+    records: usize,
+}
+
+/// Rows whose `Text`s must move when chunk arenas are joined.
+trait Rebase {
+    fn rebase(&mut self, base: usize);
+}
+
+impl Rebase for ClaimLine {
+    fn rebase(&mut self, base: usize) {
+        for t in [
+            &mut self.claim_id,
+            &mut self.patient_id,
+            &mut self.rx_id,
+            &mut self.charge_text,
+            &mut self.diagnosis_codes,
+        ] {
+            t.rebase(base);
+        }
+    }
+}
+
+impl Rebase for SessionRow {
+    fn rebase(&mut self, base: usize) {
+        self.session_id.rebase(base);
+        self.patient_id.rebase(base);
+    }
+}
+
+/// A document with where it was read, until duplicates are sorted out.
+struct ReadDocument {
+    doc: Document,
+    line: u64,
+    raw: String,
+}
+
+impl Rebase for ReadDocument {
+    fn rebase(&mut self, _: usize) {}
+}
+
+/// The rows of one file: (rows, arena of their texts, malformed rows, records read).
+type ReadRows<T> = (Vec<T>, Vec<u8>, Vec<Malformed>, usize);
+
+/// Read one file, in parallel chunks, turning each record into `T` or a malformed row.
+fn read_table<T: Send + Rebase>(
     table: &RawTable,
     spec: &'static [(&'static str, bool)],
-    malformed: &mut Vec<Malformed>,
     key_column: Option<usize>,
-    mut build: impl FnMut(&mut Row, usize) -> Option<T>,
-) -> Result<(Vec<T>, usize)> {
+    build: impl Fn(&mut Row, &mut TextBuilder, &Rec) -> Option<T> + Sync,
+) -> Result<ReadRows<T>> {
     let cols = Columns::map(table, spec)?;
-    let mut out = Vec::new();
-    let mut rows = 0;
-    table.for_each_record(|rec| {
-        rows += 1;
-        let key = |fields: &[&str]| {
-            key_column
-                .and_then(|k| cols.index[k])
-                .and_then(|c| fields.get(c))
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
+    let raw = table.bytes();
+    let parts: Vec<Part<T>> = table.par_records(|go| {
+        let mut part = Part {
+            rows: Vec::new(),
+            arena: Vec::new(),
+            malformed: Vec::new(),
+            records: 0,
         };
-        let error = match &rec.fields {
-            Err(e) => Err((e.clone(), None)),
-            Ok(fields) if fields.len() != cols.width => Err((
-                format!("expected {} fields, found {}", cols.width, fields.len()),
-                key(fields),
-            )),
-            Ok(fields) => {
+        let mut texts = TextBuilder::new(raw);
+        go(&mut |rec: &Rec| {
+            part.records += 1;
+            let claim_id = || {
+                key_column
+                    .and_then(|k| cols.index[k])
+                    .filter(|c| *c < rec.width())
+                    .and_then(|c| rec.get(c))
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+            };
+            let error = if rec.width() != cols.width {
+                Some(format!(
+                    "expected {} fields, found {}",
+                    cols.width,
+                    rec.width()
+                ))
+            } else {
                 let mut row = Row {
-                    fields,
+                    rec,
                     cols: &cols,
                     spec,
                     errors: Vec::new(),
                 };
-                let built = build(&mut row, rec.seq);
-                match built {
-                    Some(t) if row.errors.is_empty() => Ok(t),
-                    _ => Err((row.errors.join("; "), key(fields))),
+                match build(&mut row, &mut texts, rec) {
+                    Some(t) if row.errors.is_empty() => {
+                        part.rows.push(t);
+                        None
+                    }
+                    _ => Some(row.errors.join("; ")),
                 }
+            };
+            if let Some(error) = error {
+                part.malformed.push(Malformed {
+                    file: table.file_name.clone(),
+                    line: rec.line,
+                    error,
+                    raw: rec.raw(),
+                    claim_id: claim_id(),
+                });
             }
-        };
-        match error {
-            Ok(t) => out.push(t),
-            Err((error, claim_id)) => malformed.push(Malformed {
-                file: table.file_name.clone(),
-                line: rec.line,
-                error,
-                raw: rec.raw.into_owned(),
-                claim_id,
-            }),
+        });
+        part.arena = texts.arena;
+        part
+    });
+    let records = parts.iter().map(|p| p.records).sum();
+    let mut arena = Vec::new();
+    let mut rows = Vec::with_capacity(parts.iter().map(|p| p.rows.len()).sum());
+    let mut malformed = Vec::new();
+    for mut p in parts {
+        let base = arena.len();
+        if base > 0 && !p.arena.is_empty() {
+            p.rows.par_iter_mut().for_each(|r| r.rebase(base));
         }
-    })?;
-    Ok((out, rows))
+        arena.extend_from_slice(&p.arena);
+        rows.append(&mut p.rows);
+        malformed.append(&mut p.malformed);
+    }
+    Ok((rows, arena, malformed, records))
 }
 
-fn claims(
-    table: &RawTable,
-    policy: &Policy,
-    malformed: &mut Vec<Malformed>,
-) -> Result<(Vec<ClaimLine>, usize)> {
-    read_table(table, CLAIMS, malformed, Some(0), |r, seq| {
+fn claims(table: &RawTable, policy: &Policy) -> Result<ReadRows<ClaimLine>> {
+    read_table(table, CLAIMS, Some(0), |r, t, rec| {
         let claim_id = r.req(0);
         let line_no = r.req(1);
-        let line_no = r.parse(1, line_no, |s| {
+        let line_no = r.parse(1, &line_no, |s| {
             let v = parse_int(s)?;
             u32::try_from(v)
                 .ok()
@@ -226,7 +308,7 @@ fn claims(
         });
         let patient_id = r.req(2);
         let payer = r.req(3);
-        let payer = r.parse(3, payer, |s| {
+        let payer = r.parse(3, &payer, |s| {
             policy.profile_index(s).ok_or_else(|| {
                 let names: Vec<_> = policy.profiles.iter().map(|p| p.name.as_str()).collect();
                 format!(
@@ -238,51 +320,52 @@ fn claims(
         r.req(4);
         let rx_id = r.opt(6);
         let date = r.req(7);
-        let date = r.parse(7, date, parse_date);
-        let cpt = r.req(8).to_ascii_uppercase();
-        let mut modifiers = split_codes(r.opt(9));
+        let date = r.parse(7, &date, parse_date);
+        let cpt = Code::from(r.req(8).to_ascii_uppercase());
+        let modifiers = r.opt(9);
+        let mut modifiers: Vec<String> = split_codes(&modifiers);
         modifiers.sort();
         modifiers.dedup();
         let units = r.req(10);
-        let units = r.parse(10, units, parse_int);
+        let units = r.parse(10, &units, parse_int);
         let charge_text = r.req(11);
-        let charge = r.parse(11, charge_text, parse_charge);
-        let diagnosis_codes = split_codes(r.opt(12));
+        let charge = r.parse(11, &charge_text, parse_charge);
+        let diagnosis_codes = r.opt(12);
         Some(ClaimLine {
-            seq,
-            claim_id: claim_id.to_string(),
+            span: rec.span,
+            claim_id: t.text(&claim_id),
             line_no: line_no?,
-            patient_id: patient_id.to_string(),
-            payer: payer?,
-            rx_id: (!rx_id.is_empty()).then(|| rx_id.to_string()),
+            patient_id: t.text(&patient_id),
+            payer: payer? as u8,
+            rx_id: t.text(&rx_id),
             date: date?,
             cpt,
-            modifiers,
+            modifiers: Code::from(modifiers.join(";")),
             units: units?,
-            charge_text: charge_text.to_string(),
+            charge_text: t.text(&charge_text),
             charge: charge?,
-            diagnosis_codes,
+            diagnosis_codes: t.text(&diagnosis_codes),
         })
     })
 }
 
-fn sessions(table: &RawTable, malformed: &mut Vec<Malformed>) -> Result<(Vec<SessionRow>, usize)> {
-    read_table(table, SESSIONS, malformed, None, |r, _| {
+fn sessions(table: &RawTable) -> Result<ReadRows<SessionRow>> {
+    read_table(table, SESSIONS, None, |r, t, _| {
         let session_id = r.req(0);
         let patient_id = r.req(1);
         r.req(2);
         let date = r.req(3);
-        let date = r.parse(3, date, parse_date);
-        let cpt = r.req(4).to_ascii_uppercase();
+        let date = r.parse(3, &date, parse_date);
+        let cpt = Code::from(r.req(4).to_ascii_uppercase());
         let minutes = r.req(5);
-        let minutes = r.parse(5, minutes, parse_non_negative);
+        let minutes = r.parse(5, &minutes, parse_non_negative);
         let modality = r.opt(6);
-        let modality = r.enumeration(6, modality, Modality::parse, MODALITIES);
+        let modality = r.enumeration(6, &modality, Modality::parse, MODALITIES);
         let pressure = r.opt(7);
-        let pressure = r.enumeration(7, pressure, Pressure::parse, PRESSURES);
+        let pressure = r.enumeration(7, &pressure, Pressure::parse, PRESSURES);
         Some(SessionRow {
-            session_id: session_id.to_string(),
-            patient_id: patient_id.to_string(),
+            session_id: t.text(&session_id),
+            patient_id: t.text(&patient_id),
             date: date?,
             cpt,
             minutes: minutes?,
@@ -292,25 +375,23 @@ fn sessions(table: &RawTable, malformed: &mut Vec<Malformed>) -> Result<(Vec<Ses
     })
 }
 
-fn documents(table: &RawTable, malformed: &mut Vec<Malformed>) -> Result<(Vec<Document>, usize)> {
-    // (patient_id, rx_id) → line of the first row: a second row is malformed
-    let mut seen: HashMap<(String, String), u64> = HashMap::new();
-    let mut lines = Vec::new();
-    table.for_each_record(|rec| lines.push(rec.line))?;
-    let (docs, rows) = read_table(table, PRESCRIPTIONS, malformed, None, |r, seq| {
+fn documents(table: &RawTable) -> Result<(Vec<Document>, Vec<Malformed>, usize)> {
+    let (read, _, mut malformed, rows) = read_table(table, PRESCRIPTIONS, None, |r, _, rec| {
         let rx_id = r.req(0);
         let patient_id = r.req(1);
         r.req(2);
         let doc_type = r.req(3);
         let doc_type = r.enumeration(
             3,
-            doc_type,
+            &doc_type,
             DocumentType::parse,
             "prescription, referral or recommendation",
         );
         let dx = r.req(4);
-        let diagnosis_keys: Vec<String> =
-            split_codes(dx).iter().map(|c| values::icd_key(c)).collect();
+        let diagnosis_keys: Vec<String> = split_codes(&dx)
+            .iter()
+            .map(|c| values::icd_key(c))
+            .collect();
         if !dx.is_empty() && diagnosis_keys.is_empty() {
             r.errors.push("diagnosis_codes names no code".into());
         }
@@ -319,34 +400,24 @@ fn documents(table: &RawTable, malformed: &mut Vec<Malformed>) -> Result<(Vec<Do
         } else {
             r.opt(5)
         };
-        let authorized_sessions = r.parse(5, authorized, parse_non_negative);
+        let authorized_sessions = r.parse(5, &authorized, parse_non_negative);
         let start = r.req(6);
-        let start = r.parse(6, start, parse_date);
+        let start = r.parse(6, &start, parse_date);
         let end = r.req(7);
-        let end = r.parse(7, end, parse_date);
+        let end = r.parse(7, &end, parse_date);
         let freq = r.opt(8);
-        let frequency_per_week = r.parse(8, freq, parse_non_negative);
-        let mut allowed_cpt = split_codes(r.opt(9));
+        let frequency_per_week = r.parse(8, &freq, parse_non_negative);
+        let mut allowed_cpt = split_codes(&r.opt(9));
         if allowed_cpt.is_empty() {
             allowed_cpt = vec!["97124".into(), "97140".into()];
         }
         let modality = r.opt(10);
-        let required_modality = r.enumeration(10, modality, Modality::parse, MODALITIES);
+        let required_modality = r.enumeration(10, &modality, Modality::parse, MODALITIES);
         let pressure = r.opt(11);
-        let max_pressure = r.enumeration(11, pressure, Pressure::parse, PRESSURES);
+        let max_pressure = r.enumeration(11, &pressure, Pressure::parse, PRESSURES);
         let used = r.opt(12);
-        let sessions_used = r.parse(12, used, parse_non_negative).unwrap_or(0);
-        if r.errors.is_empty() {
-            let key = (patient_id.to_string(), rx_id.to_string());
-            if let Some(first) = seen.get(&key) {
-                r.errors.push(format!(
-                    "a document with patient_id `{patient_id}` and rx_id `{rx_id}` was already read at line {first}; the first one is used"
-                ));
-                return None;
-            }
-            seen.insert(key, lines[seq]);
-        }
-        Some(Document {
+        let sessions_used = r.parse(12, &used, parse_non_negative).unwrap_or(0);
+        let doc = Document {
             rx_id: rx_id.to_string(),
             patient_id: patient_id.to_string(),
             document_type: doc_type?,
@@ -359,9 +430,36 @@ fn documents(table: &RawTable, malformed: &mut Vec<Malformed>) -> Result<(Vec<Do
             required_modality,
             max_pressure,
             sessions_used,
+        };
+        Some(ReadDocument {
+            doc,
+            line: rec.line,
+            raw: rec.raw(),
         })
     })?;
-    Ok((docs, rows))
+    // a second row with the same patient_id and rx_id is malformed; the first one is used
+    let mut seen: HashMap<(String, String), u64> = HashMap::new();
+    let mut docs = Vec::with_capacity(read.len());
+    for r in read {
+        let key = (r.doc.patient_id.clone(), r.doc.rx_id.clone());
+        if let Some(first) = seen.get(&key) {
+            malformed.push(Malformed {
+                file: table.file_name.clone(),
+                line: r.line,
+                error: format!(
+                    "a document with patient_id `{}` and rx_id `{}` was already read at line {first}; the first one is used",
+                    key.0, key.1
+                ),
+                raw: r.raw,
+                claim_id: None,
+            });
+            continue;
+        }
+        seen.insert(key, r.line);
+        docs.push(r.doc);
+    }
+    malformed.sort_by_key(|m| m.line);
+    Ok((docs, malformed, rows))
 }
 
 /// Read and check the three files. Column problems stop the run; row problems become malformed rows.
@@ -375,30 +473,40 @@ pub fn read_batch(paths: &InputPaths, policy: &Policy) -> Result<(Batch, RawTabl
         },
         || RawTable::read(&paths.prescriptions),
     );
-    let (claims_table, sessions_table, rx_table) = (c?, s?, p?);
+    let (mut claims_table, mut sessions_table, rx_table) = (c?, s?, p?);
     // every header is checked before any row, so a missing column stops the run at once
     Columns::map(&claims_table, CLAIMS)?;
     Columns::map(&sessions_table, SESSIONS)?;
     Columns::map(&rx_table, PRESCRIPTIONS)?;
-    let (mut m1, mut m2, mut m3) = (Vec::new(), Vec::new(), Vec::new());
-    let ((lines, sessions), documents) = rayon::join(
-        || {
-            rayon::join(
-                || claims(&claims_table, policy, &mut m1),
-                || sessions(&sessions_table, &mut m2),
-            )
-        },
-        || documents(&rx_table, &mut m3),
-    );
-    let ((lines, n1), (sessions, n2), (documents, n3)) = (lines?, sessions?, documents?);
-    m1.extend(m2);
-    m1.extend(m3);
+    let (lines, arena1, mut malformed, n1) = claims(&claims_table, policy)?;
+    let (sessions, arena2, m2, n2) = sessions(&sessions_table)?;
+    let (documents, m3, n3) = documents(&rx_table)?;
+    malformed.extend(m2);
+    malformed.extend(m3);
+    let claims_text = Texts {
+        raw: take_bytes(&mut claims_table),
+        arena: arena1,
+    };
+    let sessions_text = Texts {
+        raw: take_bytes(&mut sessions_table),
+        arena: arena2,
+    };
     let batch = Batch {
         lines,
+        claims_text,
         sessions,
+        sessions_text,
         documents,
-        malformed: m1,
+        malformed,
         rows_read: [n1, n2, n3],
     };
     Ok((batch, claims_table))
+}
+
+/// Move a CSV table's bytes out (the batch's texts point into them).
+fn take_bytes(table: &mut RawTable) -> Vec<u8> {
+    match &mut table.body {
+        table::Body::Csv { bytes, .. } => std::mem::take(bytes),
+        table::Body::Frame { .. } => Vec::new(),
+    }
 }

@@ -1,10 +1,14 @@
 //! Raw tables: the records of one input file (CSV, gzip CSV or Parquet) with their line numbers and text.
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
+use rayon::prelude::*;
+
+use super::split::{messy_fields, RecordView};
 
 pub enum Format {
     Csv,
@@ -27,12 +31,12 @@ impl Format {
     }
 }
 
-enum Body {
-    /// The whole (decompressed) file; records are parsed again when the outputs are written.
+pub enum Body {
+    /// The whole (decompressed) file.
     Csv {
         bytes: Vec<u8>,
         data_start: usize,
-        header_lines: u64,
+        first_line: u64,
     },
     /// Every column cast to text; null = empty.
     Frame {
@@ -47,19 +51,48 @@ pub struct RawTable {
     pub file_name: String,
     /// Column names as read (untrimmed), in file order.
     pub headers: Vec<String>,
-    body: Body,
+    pub body: Body,
 }
 
-/// One record of a raw table, in file order.
-pub struct Record<'a> {
-    /// Position among the file's records (0-based), malformed ones included.
-    pub seq: usize,
+/// One record of a raw table.
+pub struct Rec<'a> {
     /// Physical line where the record starts (header = line 1); Parquet: row number + 1.
     pub line: u64,
-    /// The fields, or why the record has none usable (invalid UTF-8).
-    pub fields: std::result::Result<Vec<&'a str>, String>,
+    /// CSV: the record's byte range in the file; Parquet: (row, 0).
+    pub span: (usize, usize),
+    view: Option<&'a RecordView<'a>>,
+    messy: Option<Vec<String>>,
+    frame: Option<&'a [&'a str]>,
+}
+
+impl<'a> Rec<'a> {
+    pub fn width(&self) -> usize {
+        match (&self.messy, self.view, self.frame) {
+            (Some(m), _, _) => m.len(),
+            (None, Some(v), _) => v.fields.len(),
+            (None, None, Some(f)) => f.len(),
+            _ => 0,
+        }
+    }
+
+    /// Field `i`; `None` when it is not valid UTF-8.
+    pub fn get(&self, i: usize) -> Option<Cow<'_, str>> {
+        match (&self.messy, self.view, self.frame) {
+            (Some(m), _, _) => Some(Cow::Borrowed(m[i].as_str())),
+            (None, Some(v), _) => v.value(i),
+            (None, None, Some(f)) => Some(Cow::Borrowed(f[i])),
+            _ => None,
+        }
+    }
+
     /// The record's text, for `malformed.csv`.
-    pub raw: std::borrow::Cow<'a, str>,
+    pub fn raw(&self) -> String {
+        match (self.view, self.frame) {
+            (Some(v), _) => String::from_utf8_lossy(v.raw()).into_owned(),
+            (None, Some(f)) => csv_line(f),
+            _ => String::new(),
+        }
+    }
 }
 
 impl RawTable {
@@ -116,7 +149,7 @@ impl RawTable {
                 format!("{}: line 1: the header is not valid UTF-8", path.display())
             })?;
         let pos = rdr.position();
-        let (data_start, header_lines) = (pos.byte() as usize, pos.line() - 1);
+        let (data_start, first_line) = (pos.byte() as usize, pos.line());
         Ok(RawTable {
             path: path.into(),
             file_name,
@@ -124,7 +157,7 @@ impl RawTable {
             body: Body::Csv {
                 bytes,
                 data_start,
-                header_lines,
+                first_line,
             },
         })
     }
@@ -169,78 +202,87 @@ impl RawTable {
         })
     }
 
-    /// Visit every record in file order.
-    pub fn for_each_record(&self, mut f: impl FnMut(Record<'_>)) -> Result<()> {
+    /// The bytes of the file (CSV) that record spans point into.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.body {
+            Body::Csv { bytes, .. } => bytes,
+            Body::Frame { .. } => &[],
+        }
+    }
+
+    /// Give each chunk of records, in parallel, to `f`; results in file order.
+    pub fn par_records<T: Send>(
+        &self,
+        f: impl Fn(&mut dyn FnMut(&mut dyn FnMut(&Rec))) -> T + Sync,
+    ) -> Vec<T> {
         match &self.body {
             Body::Csv {
                 bytes,
                 data_start,
-                header_lines,
+                first_line,
             } => {
-                let data = &bytes[*data_start..];
-                let mut rdr = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    .from_reader(data);
-                let mut rec = csv::ByteRecord::new();
-                let mut seq = 0;
-                loop {
-                    let start = rdr.position().byte() as usize;
-                    if !rdr
-                        .read_byte_record(&mut rec)
-                        .with_context(|| format!("{}: read error", self.path.display()))?
-                    {
-                        break;
-                    }
-                    let pos = rec.position().expect("csv records carry their position");
-                    let end = rdr.position().byte() as usize;
-                    let raw_bytes = trim_newline(&data[(pos.byte() as usize).max(start)..end]);
-                    let fields = rec
-                        .iter()
-                        .map(std::str::from_utf8)
-                        .collect::<std::result::Result<Vec<_>, _>>()
-                        .map_err(|_| "not valid UTF-8".to_string());
-                    f(Record {
-                        seq,
-                        line: pos.line() + header_lines,
-                        fields,
-                        raw: String::from_utf8_lossy(raw_bytes),
-                    });
-                    seq += 1;
-                }
+                let data = &bytes[..];
+                par_split_from(data, *data_start, *first_line, |go| {
+                    f(&mut |each: &mut dyn FnMut(&Rec)| {
+                        go(&mut |v: &RecordView| {
+                            let messy = v.messy.then(|| messy_fields(v.raw()));
+                            each(&Rec {
+                                line: v.line,
+                                span: (v.start, v.end),
+                                view: Some(v),
+                                messy,
+                                frame: None,
+                            });
+                        })
+                    })
+                })
             }
             Body::Frame { columns, height } => {
-                let mut fields = Vec::with_capacity(columns.len());
-                for i in 0..*height {
-                    fields.clear();
-                    fields.extend(columns.iter().map(|c| c.get(i).unwrap_or("")));
-                    let raw = csv_line(&fields);
-                    f(Record {
-                        seq: i,
-                        line: i as u64 + 2,
-                        fields: Ok(fields.clone()),
-                        raw: raw.into(),
-                    });
-                }
+                const ROWS: usize = 1 << 16;
+                (0..height.div_ceil(ROWS))
+                    .into_par_iter()
+                    .map(|c| {
+                        f(&mut |each: &mut dyn FnMut(&Rec)| {
+                            let mut fields: Vec<&str> = Vec::with_capacity(columns.len());
+                            for i in c * ROWS..((c + 1) * ROWS).min(*height) {
+                                fields.clear();
+                                fields.extend(columns.iter().map(|col| col.get(i).unwrap_or("")));
+                                each(&Rec {
+                                    line: i as u64 + 2,
+                                    span: (i, 0),
+                                    view: None,
+                                    messy: None,
+                                    frame: Some(&fields),
+                                });
+                            }
+                        })
+                    })
+                    .collect()
             }
         }
-        Ok(())
     }
 
-    /// The byte size of the data, for progress bars.
-    pub fn len_hint(&self) -> usize {
+    /// The values of a Parquet row, for writing it back out.
+    pub fn frame_row(&self, row: usize) -> Vec<&str> {
         match &self.body {
-            Body::Csv { bytes, .. } => bytes.len(),
-            Body::Frame { height, .. } => *height,
+            Body::Frame { columns, .. } => {
+                columns.iter().map(|c| c.get(row).unwrap_or("")).collect()
+            }
+            Body::Csv { .. } => Vec::new(),
         }
     }
 }
 
-fn trim_newline(mut b: &[u8]) -> &[u8] {
-    while let [rest @ .., b'\n' | b'\r'] = b {
-        b = rest;
-    }
-    b
+/// `par_split` over `bytes[start..]`, with spans kept relative to the whole buffer.
+fn par_split_from<T: Send>(
+    bytes: &[u8],
+    start: usize,
+    first_line: u64,
+    f: impl Fn(&mut super::split::Feed) -> T + Sync,
+) -> Vec<T> {
+    // the splitter works on the whole buffer so that spans are file offsets; the header is skipped
+    // by starting at `start`
+    super::split::par_split_range(bytes, start, first_line, f)
 }
 
 /// Fields written as one CSV line, quoted where needed.

@@ -141,6 +141,25 @@ pub fn icd_key(code: &str) -> String {
         .to_ascii_uppercase()
 }
 
+/// Codes of a `;` list, trimmed and upper-cased, without allocating for short codes.
+pub fn codes(s: &str) -> impl Iterator<Item = compact_str::CompactString> + '_ {
+    s.split(';')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            let mut code = compact_str::CompactString::from(c);
+            code.make_ascii_uppercase();
+            code
+        })
+}
+
+/// `icd_key` without allocating for short codes.
+pub fn icd_key_code(code: &str) -> compact_str::CompactString {
+    let mut k: compact_str::CompactString = code.chars().filter(|&c| c != '.').collect();
+    k.make_ascii_uppercase();
+    k
+}
+
 /// `[A-Z][0-9][A-Z0-9](\.?[A-Z0-9]{1,4})?` on an upper-cased code.
 pub fn icd_format_ok(code: &str) -> bool {
     let b = code.as_bytes();

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
+use crate::hold::Holding;
 use crate::input::values::{format_money, iso, Day};
 use crate::model::Batch;
 use crate::reference::icd10::CodeSets;
@@ -14,7 +15,7 @@ use crate::rules::Finding;
 pub struct RunFacts<'a> {
     pub batch: &'a Batch,
     pub findings: &'a [Finding],
-    pub decisions: &'a [Option<String>],
+    pub holding: &'a Holding,
     pub policy: &'a Policy,
     pub code_sets: &'a CodeSets,
     pub mue_source: Option<&'a str>,
@@ -28,18 +29,17 @@ pub struct RunFacts<'a> {
 struct Tally {
     findings: usize,
     lines: BTreeSet<u32>,
-    claims: BTreeSet<String>,
+    claims: BTreeSet<u32>,
     charges: i64,
 }
 
 impl Tally {
-    fn add(&mut self, line: u32, batch: &Batch) {
+    fn add(&mut self, line: u32, f: &RunFacts) {
         self.findings += 1;
-        let l = &batch.lines[line as usize];
         if self.lines.insert(line) {
-            self.charges += l.charge;
+            self.charges += f.batch.lines[line as usize].charge;
         }
-        self.claims.insert(l.claim_id.clone());
+        self.claims.insert(f.holding.claim_of[line as usize]);
     }
 
     fn json(&self) -> Value {
@@ -93,11 +93,11 @@ pub fn build(f: &RunFacts) -> Value {
         by_rule
             .entry(finding.rule)
             .or_default()
-            .add(finding.line, batch);
-        let payer = f.policy.profiles[batch.lines[finding.line as usize].payer]
+            .add(finding.line, f);
+        let payer = f.policy.profiles[batch.lines[finding.line as usize].payer as usize]
             .name
             .as_str();
-        by_payer.entry(payer).or_default().add(finding.line, batch);
+        by_payer.entry(payer).or_default().add(finding.line, f);
     }
     let rules: serde_json::Map<String, Value> = CATALOGUE
         .iter()
@@ -113,38 +113,53 @@ pub fn build(f: &RunFacts) -> Value {
         })
         .collect();
 
-    // lines, claims and money per payer_type and outcome
-    #[derive(Default)]
+    // lines, claims and money per payer_type and outcome; a claim's (payer, outcome) pairs as bits
+    #[derive(Default, Clone)]
     struct Side {
         lines: [usize; 2],
-        claims: [BTreeSet<String>; 2],
+        claims: [usize; 2],
         charges: [i64; 2],
     }
-    let mut payers: BTreeMap<&str, Side> = BTreeMap::new();
+    let n_payers = f.policy.profiles.len().min(32);
+    let mut payers: Vec<Side> = vec![Side::default(); n_payers];
     let mut total = Side::default();
-    for (l, d) in batch.lines.iter().zip(f.decisions) {
+    let mut claim_bits = vec![0u64; f.holding.claims];
+    let mut claim_outcome = vec![0u8; f.holding.claims];
+    for (i, (l, d)) in batch.lines.iter().zip(&f.holding.decisions).enumerate() {
         let k = d.is_some() as usize;
-        for side in [
-            payers
-                .entry(f.policy.profiles[l.payer].name.as_str())
-                .or_default(),
-            &mut total,
-        ] {
+        let p = (l.payer as usize).min(n_payers - 1);
+        for side in [&mut payers[p], &mut total] {
             side.lines[k] += 1;
-            side.claims[k].insert(l.claim_id.clone());
             side.charges[k] += l.charge;
         }
+        let c = f.holding.claim_of[i] as usize;
+        claim_bits[c] |= 1 << (p * 2 + k);
+        claim_outcome[c] |= 1 << k;
+    }
+    for bits in &claim_bits {
+        for (p, side) in payers.iter_mut().enumerate() {
+            for k in 0..2 {
+                side.claims[k] += (bits >> (p * 2 + k) & 1) as usize;
+            }
+        }
+    }
+    for o in &claim_outcome {
+        total.claims[0] += (o & 1) as usize;
+        total.claims[1] += (o >> 1 & 1) as usize;
     }
     let side_json = |s: &Side| {
         json!({
             "clean_lines": s.lines[0], "held_lines": s.lines[1],
-            "clean_claims": s.claims[0].len(), "held_claims": s.claims[1].len(),
+            "clean_claims": s.claims[0], "held_claims": s.claims[1],
             "clean_charges": format_money(s.charges[0]), "held_charges": format_money(s.charges[1]),
         })
     };
     let payer_json: serde_json::Map<String, Value> = payers
         .iter()
-        .map(|(name, s)| {
+        .enumerate()
+        .filter(|(_, s)| s.lines[0] + s.lines[1] > 0)
+        .map(|(p, s)| {
+            let name = f.policy.profiles[p].name.as_str();
             let mut v = side_json(s);
             let findings = by_payer
                 .get(name)
@@ -161,16 +176,6 @@ pub fn build(f: &RunFacts) -> Value {
         .filter(|m| m.file == f.claims_file)
         .count();
     let claims_read = batch.rows_read[0];
-    let all_claims: BTreeSet<&str> = batch.lines.iter().map(|l| l.claim_id.as_str()).collect();
-    // claims all of whose rows are malformed appear in no table but malformed: they are held too
-    let malformed_only: BTreeSet<&str> = batch
-        .malformed
-        .iter()
-        .filter(|m| m.file == f.claims_file)
-        .filter_map(|m| m.claim_id.as_deref())
-        .filter(|c| !all_claims.contains(c))
-        .collect();
-
     let mut sets_used: BTreeMap<usize, usize> = BTreeMap::new();
     for l in &batch.lines {
         *sets_used.entry(f.code_sets.for_day(l.date).0).or_default() += 1;
@@ -219,10 +224,10 @@ pub fn build(f: &RunFacts) -> Value {
         },
         "hold": f.hold,
         "claims": {
-            "total": all_claims.len() + malformed_only.len(),
-            "clean": total.claims[0].len(),
-            "held": total.claims[1].len() + malformed_only.len(),
-            "held_with_only_malformed_rows": malformed_only.len(),
+            "total": f.holding.claims + f.holding.malformed_only_claims,
+            "clean": total.claims[0],
+            "held": total.claims[1] + f.holding.malformed_only_claims,
+            "held_with_only_malformed_rows": f.holding.malformed_only_claims,
         },
         "lines": side_json(&total),
         "rules": rules,

@@ -1,14 +1,18 @@
 //! The four tables of SPEC §6 in CSV or Parquet: clean, held, rejections, malformed.
 
+use std::borrow::Cow;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use polars::prelude::*;
 
 use super::OutFormat;
-use crate::input::table::RawTable;
+use rayon::prelude::*;
+
+use crate::input::split::messy_fields;
+use crate::input::table::{csv_line, Body, RawTable};
 use crate::input::values::iso;
 use crate::model::Batch;
 use crate::reference::policy::Policy;
@@ -87,6 +91,27 @@ impl TableWriter {
     }
 }
 
+/// Rows per unit of parallel formatting.
+const ROWS: usize = 1 << 15;
+
+fn csv_writer(buf: Vec<u8>) -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(buf)
+}
+
+/// The fields of a claims row as read, for the slow path and Parquet.
+fn row_fields(claims: &RawTable, raw: &[u8], span: (usize, usize)) -> Vec<String> {
+    match claims.body {
+        Body::Csv { .. } => messy_fields(&raw[span.0..span.1]),
+        Body::Frame { .. } => claims
+            .frame_row(span.0)
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    }
+}
+
 /// `clean` and `held`: the claims rows as read, in input order; `held` adds `hold_rules`.
 pub fn write_clean_held(
     claims: &RawTable,
@@ -99,29 +124,70 @@ pub fn write_clean_held(
     let header: Vec<&str> = claims.headers.iter().map(String::as_str).collect();
     let mut held_header = header.clone();
     held_header.push("hold_rules");
-    let mut clean = TableWriter::create(clean_path, format, &header)?;
-    let mut held = TableWriter::create(held_path, format, &held_header)?;
-    let mut next = 0; // well-formed lines are in record order
-    let mut result = Ok(());
-    claims.for_each_record(|rec| {
-        if result.is_err() || next >= batch.lines.len() || batch.lines[next].seq != rec.seq {
-            return;
-        }
-        let fields = rec.fields.as_ref().expect("a well-formed row has fields");
-        result = match &decisions[next] {
-            None => clean.row(fields),
-            Some(rules) => {
-                let mut row: Vec<&str> = Vec::with_capacity(fields.len() + 1);
-                row.extend(fields.iter().copied());
-                row.push(rules);
-                held.row(&row)
+    let raw = &batch.claims_text.raw;
+    let csv_input = matches!(claims.body, Body::Csv { .. });
+    if format == OutFormat::Parquet {
+        let mut clean = TableWriter::create(clean_path, format, &header)?;
+        let mut held = TableWriter::create(held_path, format, &held_header)?;
+        for (l, d) in batch.lines.iter().zip(decisions) {
+            let mut fields = row_fields(claims, raw, l.span);
+            match d {
+                None => clean.row(&fields)?,
+                Some(rules) => {
+                    fields.push(rules.clone());
+                    held.row(&fields)?
+                }
             }
-        };
-        next += 1;
-    })?;
-    result?;
-    clean.finish()?;
-    held.finish()
+        }
+        clean.finish()?;
+        return held.finish();
+    }
+    // CSV: a row without quotes or carriage returns needs none on output either, so its text is
+    // copied as it is; other rows are split and written again, quoted where CSV needs it
+    let parts: Vec<(Vec<u8>, Vec<u8>)> = batch
+        .lines
+        .par_chunks(ROWS)
+        .zip(decisions.par_chunks(ROWS))
+        .map(|(lines, decisions)| {
+            let (mut clean, mut held) = (Vec::with_capacity(ROWS * 110), Vec::new());
+            for (l, d) in lines.iter().zip(decisions) {
+                let out = if d.is_some() { &mut held } else { &mut clean };
+                let text = if csv_input {
+                    &raw[l.span.0..l.span.1]
+                } else {
+                    &[][..]
+                };
+                if csv_input && memchr::memchr2(b'"', b'\r', text).is_none() {
+                    out.extend_from_slice(text);
+                } else {
+                    let fields = row_fields(claims, raw, l.span);
+                    let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+                    out.extend_from_slice(csv_line(&refs).as_bytes());
+                }
+                if let Some(rules) = d {
+                    out.push(b',');
+                    out.extend_from_slice(rules.as_bytes());
+                }
+                out.push(b'\n');
+            }
+            (clean, held)
+        })
+        .collect();
+    for (path, head, pick) in [
+        (clean_path, csv_line(&header), 0usize),
+        (held_path, csv_line(&held_header), 1usize),
+    ] {
+        let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+        let mut w = BufWriter::with_capacity(1 << 22, f);
+        w.write_all(head.as_bytes())?;
+        w.write_all(b"\n")?;
+        for p in &parts {
+            w.write_all(if pick == 0 { &p.0 } else { &p.1 })?;
+        }
+        w.flush()
+            .with_context(|| format!("{}: write error", path.display()))?;
+    }
+    Ok(())
 }
 
 pub const REJECTIONS_HEADER: [&str; 12] = [
@@ -154,6 +220,27 @@ pub fn defuse(v: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// One row of `rejections`.
+fn rejection_row<'a>(batch: &'a Batch, f: &'a Finding, policy: &'a Policy) -> [Cow<'a, str>; 12] {
+    let l = &batch.lines[f.line as usize];
+    let info = f.rule.info();
+    let reject = info.severity == crate::rules::catalogue::Severity::Reject;
+    [
+        defuse(batch.c(l.claim_id)),
+        l.line_no.to_string().into(),
+        defuse(batch.c(l.patient_id)),
+        iso(l.date).into(),
+        defuse(&l.cpt),
+        policy.profiles[l.payer as usize].name.as_str().into(),
+        info.id.into(),
+        info.severity.as_str().into(),
+        (if reject { info.carc } else { "" }).into(),
+        (if reject { info.rarc } else { "" }).into(),
+        defuse(&f.message),
+        defuse(batch.c(l.charge_text)),
+    ]
+}
+
 pub fn write_rejections(
     batch: &Batch,
     findings: &[Finding],
@@ -161,27 +248,33 @@ pub fn write_rejections(
     format: OutFormat,
     path: &Path,
 ) -> Result<()> {
-    let mut w = TableWriter::create(path, format, &REJECTIONS_HEADER)?;
-    for f in findings {
-        let l = &batch.lines[f.line as usize];
-        let info = f.rule.info();
-        let reject = info.severity == crate::rules::catalogue::Severity::Reject;
-        w.row(&[
-            defuse(&l.claim_id).as_ref(),
-            &l.line_no.to_string(),
-            defuse(&l.patient_id).as_ref(),
-            &iso(l.date),
-            defuse(&l.cpt).as_ref(),
-            &policy.profiles[l.payer].name,
-            info.id,
-            info.severity.as_str(),
-            if reject { info.carc } else { "" },
-            if reject { info.rarc } else { "" },
-            defuse(&f.message).as_ref(),
-            defuse(&l.charge_text).as_ref(),
-        ])?;
+    if format == OutFormat::Parquet {
+        let mut w = TableWriter::create(path, format, &REJECTIONS_HEADER)?;
+        for f in findings {
+            w.row(&rejection_row(batch, f, policy))?;
+        }
+        return w.finish();
     }
-    w.finish()
+    let parts: Vec<Vec<u8>> = findings
+        .par_chunks(ROWS)
+        .map(|chunk| {
+            let mut w = csv_writer(Vec::new());
+            for f in chunk {
+                w.write_record(rejection_row(batch, f, policy).iter().map(|c| c.as_bytes()))
+                    .expect("writing to memory");
+            }
+            w.into_inner().expect("flush to memory")
+        })
+        .collect();
+    let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+    let mut w = BufWriter::with_capacity(1 << 22, f);
+    w.write_all(csv_line(&REJECTIONS_HEADER).as_bytes())?;
+    w.write_all(b"\n")?;
+    for p in &parts {
+        w.write_all(p)?;
+    }
+    w.flush()
+        .with_context(|| format!("{}: write error", path.display()))
 }
 
 pub fn write_malformed(batch: &Batch, format: OutFormat, path: &Path) -> Result<()> {

@@ -1,54 +1,62 @@
 //! DUPLICATE_LINE: an earlier line (by claim_id, then line_no as a number, then file order) has the
 //! same patient, date, procedure and modifier set (SPEC §5, §8 "Duplicates").
 
+use std::hash::{Hash, Hasher};
+
 use rayon::prelude::*;
 
 use super::catalogue::Rule;
 use super::{Context, Finding};
 
 pub fn check(ctx: &Context) -> Vec<Finding> {
-    let lines = &ctx.batch.lines;
-    let mut order: Vec<u32> = (0..lines.len() as u32).collect();
-    // modifiers are stored sorted and without repeats, so comparing them compares the sets
-    order.par_sort_unstable_by(|&a, &b| {
-        let (x, y) = (&lines[a as usize], &lines[b as usize]);
+    let (lines, b) = (&ctx.batch.lines, ctx.batch);
+    let key = |i: u32| {
+        let l = &lines[i as usize];
         (
-            &x.patient_id,
-            x.date,
-            &x.cpt,
-            &x.modifiers,
-            &x.claim_id,
-            x.line_no,
-            x.seq,
+            b.c(l.patient_id),
+            l.date,
+            l.cpt.as_str(),
+            l.modifiers.as_str(),
         )
-            .cmp(&(
-                &y.patient_id,
-                y.date,
-                &y.cpt,
-                &y.modifiers,
-                &y.claim_id,
-                y.line_no,
-                y.seq,
-            ))
-    });
-    let same = |a: u32, b: u32| {
-        let (x, y) = (&lines[a as usize], &lines[b as usize]);
-        x.patient_id == y.patient_id
-            && x.date == y.date
-            && x.cpt == y.cpt
-            && x.modifiers == y.modifiers
     };
-    order
-        .par_chunk_by(|&a, &b| same(a, b))
-        .flat_map_iter(|group| {
-            let first = &lines[group[0] as usize];
-            group[1..].iter().map(move |&i| {
-                let msg = format!(
-                    "same patient, date, procedure and modifiers as claim {} line {}",
-                    first.claim_id, first.line_no
-                );
-                Finding::new(i, Rule::DuplicateLine, msg)
-            })
+    // lines that may repeat one another share a hash of (patient, date, procedure, modifiers):
+    // sorting hashes is cheap, and only runs of equal hashes are compared in full
+    let mut hashed: Vec<(u64, u32)> = (0..lines.len() as u32)
+        .into_par_iter()
+        .map(|i| {
+            let mut h = rustc_hash::FxHasher::default();
+            key(i).hash(&mut h);
+            (h.finish(), i)
+        })
+        .collect();
+    hashed.par_sort_unstable();
+    hashed
+        .par_chunk_by(|x, y| x.0 == y.0)
+        .filter(|run| run.len() > 1)
+        .flat_map_iter(|run| {
+            let mut run: Vec<u32> = run.iter().map(|(_, i)| *i).collect();
+            // "earlier" = by claim_id, then line_no as a number, then file order
+            run.sort_by(|&x, &y| {
+                let (lx, ly) = (&lines[x as usize], &lines[y as usize]);
+                key(x)
+                    .cmp(&key(y))
+                    .then_with(|| b.c(lx.claim_id).cmp(b.c(ly.claim_id)))
+                    .then_with(|| lx.line_no.cmp(&ly.line_no))
+                    .then_with(|| lx.span.0.cmp(&ly.span.0))
+            });
+            let mut out = Vec::new();
+            for group in run.chunk_by(|&x, &y| key(x) == key(y)) {
+                let first = &lines[group[0] as usize];
+                for &i in &group[1..] {
+                    let msg = format!(
+                        "same patient, date, procedure and modifiers as claim {} line {}",
+                        b.c(first.claim_id),
+                        first.line_no
+                    );
+                    out.push(Finding::new(i, Rule::DuplicateLine, msg));
+                }
+            }
+            out
         })
         .collect()
 }
@@ -70,7 +78,7 @@ mod tests {
             1,
             "M54.50",
         );
-        a.modifiers = vec!["59".into(), "GP".into()];
+        a.modifiers = "59;GP".into();
         let mut b = line(
             "C-2",
             9,
@@ -81,7 +89,7 @@ mod tests {
             1,
             "M54.50",
         );
-        b.modifiers = vec!["59".into(), "GP".into()];
+        b.modifiers = "59;GP".into();
         let c = line(
             "C-1",
             1,

@@ -5,7 +5,8 @@ use rayon::prelude::*;
 
 use super::catalogue::Rule;
 use super::{or_list, Context, Finding};
-use crate::input::values::{fiscal_year, icd_display, icd_format_ok, icd_key, iso};
+use crate::input::values::{codes, fiscal_year, icd_display, icd_format_ok, icd_key_code, iso};
+use crate::model::Code;
 use crate::reference::icd10::Lookup;
 
 pub fn check(ctx: &Context) -> Vec<Finding> {
@@ -17,19 +18,24 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         .flat_map_iter(|(i, line)| {
             let i = i as u32;
             let mut out = Vec::new();
-            if line.diagnosis_codes.is_empty() {
+            let codes: smallvec::SmallVec<[Code; 3]> = codes(ctx.batch.c(line.diagnosis_codes)).collect();
+            if codes.is_empty() {
                 out.push(Finding::new(i, Rule::DxMissing, "the line points to no diagnosis code".into()));
                 return out;
             }
             let (set_idx, covered) = ctx.code_sets.for_day(line.date);
             let set = &ctx.code_sets.sets[set_idx];
-            let (mut invalid, mut unknown, mut headers, mut billable) = (vec![], vec![], vec![], vec![]);
-            for code in &line.diagnosis_codes {
+            type Few<T> = smallvec::SmallVec<[T; 3]>;
+            let mut invalid: Few<&str> = Few::new();
+            let mut unknown: Few<&str> = Few::new();
+            let mut headers: Few<(&str, Code)> = Few::new();
+            let mut billable: Few<(&str, Code)> = Few::new();
+            for code in &codes {
                 if !icd_format_ok(code) {
                     invalid.push(code.as_str());
                     continue;
                 }
-                let key = icd_key(code);
+                let key = icd_key_code(code);
                 match set.lookup(&key) {
                     Lookup::Billable => billable.push((code.as_str(), key)),
                     Lookup::Header => headers.push((code.as_str(), key)),

@@ -94,8 +94,34 @@ pub fn or_list<S: AsRef<str>>(items: &[S]) -> String {
 pub(crate) mod testkit {
     //! Small batches built in code, for the unit tests of each family.
     use super::*;
+    use crate::input::text::{Text, TextBuilder, Texts};
     use crate::input::values::parse_date;
     use crate::model::*;
+
+    // Texts of test rows live in one arena, built as rows are made.
+    thread_local! {
+        static ARENA: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    pub fn text(s: &str) -> Text {
+        ARENA.with(|a| {
+            let mut a = a.borrow_mut();
+            let mut b = TextBuilder {
+                raw: &[],
+                arena: std::mem::take(&mut *a),
+            };
+            let t = b.text(s);
+            *a = b.arena;
+            t
+        })
+    }
+
+    fn texts() -> Texts {
+        ARENA.with(|a| Texts {
+            raw: Vec::new(),
+            arena: a.borrow().clone(),
+        })
+    }
 
     #[allow(clippy::too_many_arguments)]
     pub fn line(
@@ -110,30 +136,30 @@ pub(crate) mod testkit {
     ) -> ClaimLine {
         let policy = Policy::builtin();
         ClaimLine {
-            seq: 0,
-            claim_id: claim.into(),
+            span: (0, 0),
+            claim_id: text(claim),
             line_no: no,
-            patient_id: patient.into(),
-            payer: policy.profile_index(payer).unwrap(),
-            rx_id: None,
+            patient_id: text(patient),
+            payer: policy.profile_index(payer).unwrap() as u8,
+            rx_id: Text::EMPTY,
             date: parse_date(date).unwrap(),
             cpt: cpt.into(),
             modifiers: if payer == "medicare" || payer == "medicaid" {
-                vec!["GP".into()]
+                "GP".into()
             } else {
-                vec![]
+                Code::default()
             },
             units,
-            charge_text: "40.00".into(),
+            charge_text: text("40.00"),
             charge: 40_000_000,
-            diagnosis_codes: crate::input::values::split_codes(dx),
+            diagnosis_codes: text(dx),
         }
     }
 
     pub fn session(patient: &str, date: &str, cpt: &str, minutes: i64) -> SessionRow {
         SessionRow {
-            session_id: format!("S-{patient}-{date}"),
-            patient_id: patient.into(),
+            session_id: text(&format!("S-{patient}-{date}")),
+            patient_id: text(patient),
             date: parse_date(date).unwrap(),
             cpt: cpt.into(),
             minutes,
@@ -187,11 +213,13 @@ pub(crate) mod testkit {
         mue: Option<&MueTable>,
     ) -> Vec<(u32, &'static str, String)> {
         for (i, l) in lines.iter_mut().enumerate() {
-            l.seq = i;
+            l.span = (i, 0);
         }
         let batch = Batch {
             lines,
+            claims_text: texts(),
             sessions,
+            sessions_text: texts(),
             documents,
             malformed: vec![],
             rows_read: [0; 3],

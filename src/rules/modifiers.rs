@@ -12,7 +12,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         .par_iter()
         .enumerate()
         .filter_map(|(i, line)| {
-            let profile = &ctx.policy.profiles[line.payer];
+            let profile = &ctx.policy.profiles[line.payer as usize];
             if profile.required_modifiers.is_empty()
                 || !profile.physical_medicine.contains(&line.cpt)
             {
@@ -21,7 +21,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             let missing: Vec<&str> = profile
                 .required_modifiers
                 .iter()
-                .filter(|m| !line.modifiers.contains(m))
+                .filter(|m| !line.modifiers.split(';').any(|have| have == m.as_str()))
                 .map(String::as_str)
                 .collect();
             (!missing.is_empty()).then(|| {
@@ -54,7 +54,7 @@ mod tests {
             1,
             "M54.50",
         );
-        no_gp.modifiers = vec!["59".into()];
+        no_gp.modifiers = "59".into();
         let with_gp = line(
             "C-1",
             2,

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use super::catalogue::Rule;
 use super::{Context, Finding};
 use crate::input::values::{iso, week_of};
+use crate::link::{rx_message, DocIndex};
 
 pub fn check(ctx: &Context) -> Vec<Finding> {
     let (mut linking, counted) =
@@ -17,6 +18,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
 
 fn linking_and_cpt(ctx: &Context) -> Vec<Finding> {
     let docs = &ctx.batch.documents;
+    let index = DocIndex::new(ctx.batch);
     ctx.batch
         .lines
         .par_iter()
@@ -24,12 +26,20 @@ fn linking_and_cpt(ctx: &Context) -> Vec<Finding> {
         .enumerate()
         .flat_map_iter(|(i, (line, link))| {
             let mut out = Vec::new();
-            if let Some((rule, msg)) = &link.finding {
-                out.push(Finding::new(i as u32, *rule, msg.clone()));
+            if let Some(rule) = link.finding {
+                out.push(Finding::new(
+                    i as u32,
+                    rule,
+                    rx_message(ctx.batch, &index, line, link),
+                ));
             }
             if let Some(d) = link.doc {
                 let doc = &docs[d as usize];
-                if !doc.allowed_cpt.contains(&line.cpt) {
+                if !doc
+                    .allowed_cpt
+                    .iter()
+                    .any(|c| c.as_str() == line.cpt.as_str())
+                {
                     let msg = format!(
                         "{} is not ordered by {} (allowed: {})",
                         line.cpt,

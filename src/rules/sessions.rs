@@ -20,7 +20,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
                 let msg = format!(
                     "no session documents {} for patient {} on {}",
                     line.cpt,
-                    line.patient_id,
+                    ctx.batch.c(line.patient_id),
                     iso(line.date)
                 );
                 out.push(Finding::new(i32_, Rule::SessionMissing, msg));
@@ -30,7 +30,14 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
                 return out;
             };
             let documented = &links.documented[d as usize];
-            let sessions = documented.session_ids.join(", ");
+            let ids: Vec<&str> = documented
+                .rows
+                .iter()
+                .map(|&r| ctx.batch.s(ctx.batch.sessions[r as usize].session_id))
+                .collect();
+            let mut ids_unique = ids.clone();
+            ids_unique.dedup();
+            let sessions = ids_unique.join(", ");
             if let Some(required) = doc.required_modality {
                 let other: Vec<&str> = documented
                     .modalities

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use super::catalogue::Rule;
 use super::{Context, Finding};
 use crate::link::Visit;
+use crate::model::Code;
 use crate::reference::policy::{Profile, UnitRule};
 
 /// Units that `m` minutes of one code support on their own: 8 minutes or more per unit.
@@ -27,11 +28,11 @@ pub struct CmsPool {
     /// U: the units T supports.
     pub total_units: i64,
     /// Per code: (code, minutes, full units, maximum units).
-    pub codes: Vec<(String, i64, i64, i64)>,
+    pub codes: Vec<(Code, i64, i64, i64)>,
 }
 
 impl CmsPool {
-    pub fn new(documented: &[(String, i64)]) -> CmsPool {
+    pub fn new(documented: &[(Code, i64)]) -> CmsPool {
         let total_minutes: i64 = documented.iter().map(|(_, m)| m).sum();
         let total_units = per_code_units(total_minutes);
         let full_sum: i64 = documented.iter().map(|(_, m)| m / 15).sum();
@@ -59,7 +60,7 @@ impl CmsPool {
         }
     }
 
-    fn code(&self, cpt: &str) -> Option<&(String, i64, i64, i64)> {
+    fn code(&self, cpt: &str) -> Option<&(Code, i64, i64, i64)> {
         self.codes.iter().find(|c| c.0 == cpt)
     }
 }
@@ -112,7 +113,7 @@ fn check_visit(ctx: &Context, visit: &Visit) -> Vec<Finding> {
     for &i in &billed_lines {
         *billed.entry(lines[i as usize].cpt.as_str()).or_default() += lines[i as usize].units;
     }
-    let documented: Vec<(String, i64)> = visit
+    let documented: Vec<(Code, i64)> = visit
         .documented
         .iter()
         .map(|&d| {
@@ -132,14 +133,14 @@ fn check_visit(ctx: &Context, visit: &Visit) -> Vec<Finding> {
 
     let mut out = Vec::new();
     // each line follows its own payer's profile; profiles of one visit are few
-    let mut payers: Vec<usize> = billed_lines
+    let mut payers: Vec<u8> = billed_lines
         .iter()
         .map(|&i| lines[i as usize].payer)
         .collect();
     payers.sort_unstable();
     payers.dedup();
     for payer in payers {
-        let profile = &ctx.policy.profiles[payer];
+        let profile = &ctx.policy.profiles[payer as usize];
         let mine = billed_lines
             .iter()
             .copied()
@@ -190,11 +191,11 @@ fn cms(
     profile: &Profile,
     mine: Vec<u32>,
     billed: &BTreeMap<&str, i64>,
-    documented: &[(String, i64)],
+    documented: &[(Code, i64)],
 ) {
     let lines = &ctx.batch.lines;
     // the pool counts every timed code documented that day, billed or not
-    let timed_documented: Vec<(String, i64)> = documented
+    let timed_documented: Vec<(Code, i64)> = documented
         .iter()
         .filter(|(c, _)| profile.timed.contains(c))
         .cloned()
@@ -240,10 +241,10 @@ fn mue(out: &mut Vec<Finding>, ctx: &Context, billed_lines: &[u32], billed: &BTr
     let lines = &ctx.batch.lines;
     for &i in billed_lines {
         let l = &lines[i as usize];
-        let profile = &ctx.policy.profiles[l.payer];
-        let (limit, source) = match profile.mue.get(&l.cpt) {
+        let profile = &ctx.policy.profiles[l.payer as usize];
+        let (limit, source) = match profile.mue.get(l.cpt.as_str()) {
             Some(v) => (*v, format!("{} policy", profile.name)),
-            None => match ctx.mue.and_then(|t| t.values.get(&l.cpt)) {
+            None => match ctx.mue.and_then(|t| t.values.get(l.cpt.as_str())) {
                 Some(v) => (*v, "MUE table".to_string()),
                 None => continue,
             },
@@ -266,7 +267,7 @@ mod tests {
     use crate::reference::mue::MueTable;
 
     fn pool(codes: &[(&str, i64)]) -> Vec<i64> {
-        let d: Vec<(String, i64)> = codes.iter().map(|(c, m)| (c.to_string(), *m)).collect();
+        let d: Vec<(Code, i64)> = codes.iter().map(|(c, m)| (Code::from(*c), *m)).collect();
         CmsPool::new(&d).codes.iter().map(|c| c.3).collect()
     }
 

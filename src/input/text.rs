@@ -1,0 +1,119 @@
+//! Text values without a copy per value: a `Text` is a slice of the file it was read from, or of a
+//! side arena for the few values that had to be unescaped (or came from Parquet).
+
+/// 8 bytes: bit 63 = in the arena, bits 24..63 = offset, bits 0..24 = length.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug)]
+pub struct Text(u64);
+
+const ARENA: u64 = 1 << 63;
+const LEN_BITS: u32 = 24;
+const MAX_LEN: usize = (1 << LEN_BITS) - 1;
+
+impl Text {
+    pub const EMPTY: Text = Text(0);
+
+    fn new(offset: usize, len: usize, arena: bool) -> Text {
+        assert!(
+            len <= MAX_LEN,
+            "a value of {len} bytes is longer than claimscrub can hold"
+        );
+        Text(((offset as u64) << LEN_BITS) | len as u64 | if arena { ARENA } else { 0 })
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn len(self) -> usize {
+        (self.0 & MAX_LEN as u64) as usize
+    }
+
+    fn offset(self) -> usize {
+        ((self.0 & !ARENA) >> LEN_BITS) as usize
+    }
+
+    fn in_arena(self) -> bool {
+        self.0 & ARENA != 0
+    }
+
+    /// Move an arena value by `base` (arenas of chunks are joined end to end).
+    pub fn rebase(&mut self, base: usize) {
+        if self.in_arena() && !self.is_empty() {
+            *self = Text::new(self.offset() + base, self.len(), true);
+        }
+    }
+}
+
+/// The bytes `Text`s point into: the file as read, and the arena.
+#[derive(Default)]
+pub struct Texts {
+    pub raw: Vec<u8>,
+    pub arena: Vec<u8>,
+}
+
+impl Texts {
+    pub fn get(&self, t: Text) -> &str {
+        let (o, l) = (t.offset(), t.len());
+        let b = if t.in_arena() {
+            &self.arena[o..o + l]
+        } else {
+            &self.raw[o..o + l]
+        };
+        // values are checked to be UTF-8 when they are read
+        std::str::from_utf8(b).expect("text values are UTF-8")
+    }
+}
+
+/// Builds `Text`s while one chunk of a file is read.
+pub struct TextBuilder<'a> {
+    pub raw: &'a [u8],
+    pub arena: Vec<u8>,
+}
+
+impl<'a> TextBuilder<'a> {
+    pub fn new(raw: &'a [u8]) -> TextBuilder<'a> {
+        TextBuilder {
+            raw,
+            arena: Vec::new(),
+        }
+    }
+
+    /// A value that is `s`: a slice of the file when it is one, else copied into the arena.
+    pub fn text(&mut self, s: &str) -> Text {
+        if s.is_empty() {
+            return Text::EMPTY;
+        }
+        let (base, p) = (self.raw.as_ptr() as usize, s.as_ptr() as usize);
+        if p >= base && p + s.len() <= base + self.raw.len() {
+            Text::new(p - base, s.len(), false)
+        } else {
+            let o = self.arena.len();
+            self.arena.extend_from_slice(s.as_bytes());
+            Text::new(o, s.len(), true)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_and_arena_values_read_back() {
+        let raw = b"C-1,P-77".to_vec();
+        let mut b = TextBuilder::new(&raw);
+        let s = std::str::from_utf8(&raw[4..8]).unwrap();
+        let a = b.text(s);
+        let mut c = b.text("say \"hi\"");
+        let arena = b.arena;
+        let mut texts = Texts {
+            raw: raw.clone(),
+            arena: vec![b'x'; 3],
+        };
+        texts.arena.extend(arena);
+        c.rebase(3);
+        assert_eq!(texts.get(a), "P-77");
+        assert_eq!(texts.get(c), "say \"hi\"");
+        assert_eq!(texts.get(Text::EMPTY), "");
+    }
+}
