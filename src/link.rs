@@ -1,7 +1,9 @@
 //! Linking (SPEC §3): visits, documented minutes and each line's prescription.
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHasher};
 use smallvec::SmallVec;
 
 use crate::input::values::{iso, Day};
@@ -43,45 +45,22 @@ pub struct Links {
     pub visits: Vec<Visit>,
     /// Per line: its visit.
     pub visit_of: Vec<u32>,
-    pub documented: Vec<Documented>,
+    pub documented: DocumentedSet,
     /// Per line: the session rows of its patient, date and procedure.
     pub documented_of: Vec<Option<u32>>,
     pub rx: Vec<RxLink>,
 }
 
 pub fn link(batch: &Batch) -> Links {
-    let (visits_part, (documented_part, rx)) = rayon::join(
+    let ((visits, visit_of), (documented, rx)) = rayon::join(
         || group_visits(batch),
         || rayon::join(|| document_sessions(batch), || link_rx(batch)),
     );
-    let (mut visits, visit_of) = visits_part;
-    let (documented, by_key) = documented_part;
-
-    // per line: its session rows; per visit: the procedures documented that day
-    let documented_of: Vec<Option<u32>> = batch
-        .lines
-        .par_iter()
-        .map(|l| {
-            by_key
-                .get(&(batch.c(l.patient_id), l.date, l.cpt.as_str()))
-                .copied()
-        })
-        .collect();
-    let mut by_day: FxHashMap<(&str, Day), SmallVec<[u32; 4]>> = FxHashMap::default();
-    for (key, &i) in &by_key {
-        by_day.entry((key.0, key.1)).or_default().push(i);
-    }
-    visits.par_iter_mut().for_each(|v| {
-        let l = &batch.lines[v.lines[0] as usize];
-        if let Some(d) = by_day.get(&(batch.c(l.patient_id), v.date)) {
-            v.documented = d.clone();
-            v.documented.sort_unstable_by(|a, b| {
-                documented[*a as usize]
-                    .cpt
-                    .cmp(&documented[*b as usize].cpt)
-            });
-        }
-    });
+    crate::timing("link: visits, sessions, prescriptions");
+    let (documented_of, visits) = rayon::join(
+        || documented_of(batch, &documented),
+        || documented_by_visit(batch, &documented, visits),
+    );
     Links {
         visits,
         visit_of,
@@ -91,54 +70,165 @@ pub fn link(batch: &Batch) -> Links {
     }
 }
 
+fn hash_of<K: Hash>(key: K) -> u64 {
+    let mut h = FxHasher::default();
+    key.hash(&mut h);
+    h.finish()
+}
+
+type Group = SmallVec<[u32; 4]>;
+
+/// Items `0..n` grouped by `key`, each group in ascending order. Sorting 64-bit hashes of the keys
+/// is fast and parallel; runs of equal hashes are then checked key by key, so that two keys that
+/// happen to share a hash still form two groups. Groups come out in hash order.
+fn group_by<K: Hash + Ord + Send>(
+    n: usize,
+    key: impl Fn(u32) -> K + Sync,
+) -> (Vec<u64>, Vec<Group>) {
+    group_by_hash(n, &key, |k| hash_of(k))
+}
+
+fn group_by_hash<K: Ord + Send>(
+    n: usize,
+    key: &(impl Fn(u32) -> K + Sync),
+    hash: impl Fn(K) -> u64 + Sync,
+) -> (Vec<u64>, Vec<Group>) {
+    let mut hashed: Vec<(u64, u32)> = (0..n as u32)
+        .into_par_iter()
+        .map(|i| (hash(key(i)), i))
+        .collect();
+    hashed.par_sort_unstable();
+    let groups: Vec<(u64, Group)> = hashed
+        .par_chunk_by(|a, b| a.0 == b.0)
+        .flat_map_iter(|run| {
+            let h = run[0].0;
+            let mut items: Group = run.iter().map(|(_, i)| *i).collect();
+            if items.len() > 1 && items.iter().any(|&i| key(i) != key(items[0])) {
+                items.sort_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
+                let split: Vec<(u64, Group)> = items
+                    .chunk_by(|&a, &b| key(a) == key(b))
+                    .map(|g| (h, g.iter().copied().collect()))
+                    .collect();
+                return split;
+            }
+            vec![(h, items)]
+        })
+        .collect();
+    groups.into_iter().unzip()
+}
+
 fn group_visits(batch: &Batch) -> (Vec<Visit>, Vec<u32>) {
-    let mut index: FxHashMap<(&str, Day), u32> = FxHashMap::default();
-    let mut visits: Vec<Visit> = Vec::new();
-    let mut visit_of = Vec::with_capacity(batch.lines.len());
-    for (i, l) in batch.lines.iter().enumerate() {
-        let v = *index
-            .entry((batch.c(l.patient_id), l.date))
-            .or_insert_with(|| {
-                visits.push(Visit {
-                    date: l.date,
-                    lines: SmallVec::new(),
-                    documented: SmallVec::new(),
-                });
-                (visits.len() - 1) as u32
-            });
-        visits[v as usize].lines.push(i as u32);
-        visit_of.push(v);
+    let lines = &batch.lines;
+    let (_, groups) = group_by(lines.len(), |i| {
+        (
+            batch.c(lines[i as usize].patient_id),
+            lines[i as usize].date,
+        )
+    });
+    let visits: Vec<Visit> = groups
+        .into_par_iter()
+        .map(|g| Visit {
+            date: lines[g[0] as usize].date,
+            lines: g,
+            documented: SmallVec::new(),
+        })
+        .collect();
+    let mut visit_of = vec![0u32; lines.len()];
+    for (v, visit) in visits.iter().enumerate() {
+        for &l in &visit.lines {
+            visit_of[l as usize] = v as u32;
+        }
     }
     (visits, visit_of)
 }
 
-type SessionKey<'a> = (&'a str, Day, &'a str);
+fn session_key(batch: &Batch, i: u32) -> (&str, Day, &str) {
+    let s = &batch.sessions[i as usize];
+    (batch.s(s.patient_id), s.date, s.cpt.as_str())
+}
 
-fn document_sessions(batch: &Batch) -> (Vec<Documented>, FxHashMap<SessionKey<'_>, u32>) {
-    let mut by_key: FxHashMap<SessionKey, u32> = FxHashMap::default();
-    let mut documented: Vec<Documented> = Vec::new();
-    for (row, s) in batch.sessions.iter().enumerate() {
-        let i = *by_key
-            .entry((batch.s(s.patient_id), s.date, s.cpt.as_str()))
-            .or_insert_with(|| {
-                documented.push(Documented {
-                    cpt: s.cpt.clone(),
-                    ..Default::default()
-                });
-                (documented.len() - 1) as u32
-            });
-        let d = &mut documented[i as usize];
-        d.minutes += s.minutes;
-        if let Some(m) = s.modality {
-            if !d.modalities.contains(&m) {
-                d.modalities.push(m);
-                d.modalities.sort();
+/// Session rows grouped by patient, date and procedure, with the hash of each group's key.
+pub struct DocumentedSet {
+    pub hashes: Vec<u64>,
+    pub entries: Vec<Documented>,
+}
+
+fn document_sessions(batch: &Batch) -> DocumentedSet {
+    let (hashes, groups) = group_by(batch.sessions.len(), |i| session_key(batch, i));
+    let entries = groups
+        .into_par_iter()
+        .map(|rows| {
+            let first = &batch.sessions[rows[0] as usize];
+            let mut d = Documented {
+                cpt: first.cpt.clone(),
+                ..Default::default()
+            };
+            for &r in &rows {
+                let s = &batch.sessions[r as usize];
+                d.minutes += s.minutes;
+                if let Some(m) = s.modality {
+                    if !d.modalities.contains(&m) {
+                        d.modalities.push(m);
+                        d.modalities.sort();
+                    }
+                }
+                d.pressure = d.pressure.max(s.pressure);
             }
-        }
-        d.pressure = d.pressure.max(s.pressure);
-        d.rows.push(row as u32);
-    }
-    (documented, by_key)
+            d.rows = rows.into_iter().collect();
+            d
+        })
+        .collect();
+    DocumentedSet { hashes, entries }
+}
+
+/// Per line: the session rows of its patient, date and procedure (binary search on the hashes).
+fn documented_of(batch: &Batch, set: &DocumentedSet) -> Vec<Option<u32>> {
+    batch
+        .lines
+        .par_iter()
+        .map(|l| {
+            let key = (batch.c(l.patient_id), l.date, l.cpt.as_str());
+            let h = hash_of(key);
+            let from = set.hashes.partition_point(|x| *x < h);
+            (from..set.hashes.len())
+                .take_while(|&d| set.hashes[d] == h)
+                .find(|&d| session_key(batch, set.entries[d].rows[0]) == key)
+                .map(|d| d as u32)
+        })
+        .collect()
+}
+
+/// Per visit: the procedures documented that day, by code.
+fn documented_by_visit(batch: &Batch, set: &DocumentedSet, mut visits: Vec<Visit>) -> Vec<Visit> {
+    let day_key = |d: &Documented| {
+        let s = &batch.sessions[d.rows[0] as usize];
+        (batch.s(s.patient_id), s.date)
+    };
+    let mut by_day: Vec<(u64, u32)> = set
+        .entries
+        .par_iter()
+        .enumerate()
+        .map(|(i, d)| (hash_of(day_key(d)), i as u32))
+        .collect();
+    by_day.par_sort_unstable();
+    visits.par_iter_mut().for_each(|v| {
+        let l = &batch.lines[v.lines[0] as usize];
+        let key = (batch.c(l.patient_id), v.date);
+        let h = hash_of(key);
+        let from = by_day.partition_point(|x| x.0 < h);
+        v.documented = by_day[from..]
+            .iter()
+            .take_while(|x| x.0 == h)
+            .filter(|x| day_key(&set.entries[x.1 as usize]) == key)
+            .map(|x| x.1)
+            .collect();
+        v.documented.sort_unstable_by(|a, b| {
+            set.entries[*a as usize]
+                .cpt
+                .cmp(&set.entries[*b as usize].cpt)
+        });
+    });
+    visits
 }
 
 /// The documents by patient and the rx_ids in use, for messages.
@@ -328,4 +418,23 @@ fn link_rx(batch: &Batch) -> Vec<RxLink> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_stay_exact_when_hashes_collide() {
+        let keys = ["b", "a", "b", "c", "a", "b"];
+        let key = |i: u32| keys[i as usize];
+        // every key shares one hash: the groups must still be by key, items ascending
+        let (_, groups) = group_by_hash(keys.len(), &key, |_| 7);
+        let groups: Vec<Vec<u32>> = groups.into_iter().map(|g| g.to_vec()).collect();
+        assert_eq!(groups, vec![vec![1, 4], vec![0, 2, 5], vec![3]]);
+        let (_, groups) = group_by(keys.len(), key);
+        let mut groups: Vec<Vec<u32>> = groups.into_iter().map(|g| g.to_vec()).collect();
+        groups.sort();
+        assert_eq!(groups, vec![vec![0, 2, 5], vec![1, 4], vec![3]]);
+    }
 }

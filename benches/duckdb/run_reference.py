@@ -48,11 +48,14 @@ def main() -> int:
     ap.add_argument("--quiet", action="store_true", help="print only the elapsed seconds")
     args = ap.parse_args()
 
-    inputs = {name: args.input_dir / f"{name}.csv" for name in ("claims", "sessions", "prescriptions")}
-    for name, path in inputs.items():
-        if not path.is_file():
-            print(f"error: {path}: {name} file not found", file=sys.stderr)
+    inputs = {}
+    for name in ("claims", "sessions", "prescriptions"):
+        found = [args.input_dir / f"{name}{ext}" for ext in (".csv", ".csv.gz")]
+        found = [p for p in found if p.is_file()]
+        if not found:
+            print(f"error: {args.input_dir / (name + '.csv')}: {name} file not found", file=sys.stderr)
             return 2
+        inputs[name] = found[0]
     if args.mue is not None and not args.mue.is_file():
         print(f"error: {args.mue}: cannot read --mue file", file=sys.stderr)
         return 2

@@ -55,9 +55,6 @@ fn resolve(name: &str, flag: &Option<PathBuf>, dir: &Option<PathBuf>) -> Result<
     }
 }
 
-/// Phase timings on stderr with CLAIMSCRUB_TIMING=1, for profiling.
-static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-
 struct Progress(Option<ProgressBar>);
 
 impl Progress {
@@ -75,12 +72,7 @@ impl Progress {
     }
 
     fn step(&self, msg: &'static str) {
-        if std::env::var_os("CLAIMSCRUB_TIMING").is_some() {
-            eprintln!(
-                "[{:>8.3} s] {msg}",
-                START.get_or_init(Instant::now).elapsed().as_secs_f64()
-            );
-        }
+        crate::timing(msg);
         if let Some(pb) = &self.0 {
             pb.inc(1);
             pb.set_message(msg);
@@ -97,7 +89,8 @@ impl Drop for Progress {
 }
 
 pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
-    let started = *START.get_or_init(Instant::now);
+    let started = Instant::now();
+    crate::timing("start");
     if let Some(n) = args.threads {
         if n == 0 {
             bail!("--threads 0: give at least 1");

@@ -6,7 +6,6 @@ pub mod text;
 pub mod values;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
@@ -208,11 +207,36 @@ impl Rebase for SessionRow {
 struct ReadDocument {
     doc: Document,
     line: u64,
-    raw: String,
+    span: (usize, usize),
 }
 
 impl Rebase for ReadDocument {
     fn rebase(&mut self, _: usize) {}
+}
+
+/// A code, upper-cased (inline: no allocation).
+fn upper(s: &str) -> Code {
+    let mut c = Code::from(s);
+    c.make_ascii_uppercase();
+    c
+}
+
+/// Modifiers as a set: upper-cased, sorted, without repeats, joined with `;`.
+fn modifier_set(s: &str) -> Code {
+    if s.is_empty() {
+        return Code::default();
+    }
+    let mut items: smallvec::SmallVec<[Code; 4]> = values::codes(s).collect();
+    items.sort();
+    items.dedup();
+    let mut out = Code::default();
+    for (i, m) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(m);
+    }
+    out
 }
 
 /// The rows of one file: (rows, arena of their texts, malformed rows, records read).
@@ -321,11 +345,8 @@ fn claims(table: &RawTable, policy: &Policy) -> Result<ReadRows<ClaimLine>> {
         let rx_id = r.opt(6);
         let date = r.req(7);
         let date = r.parse(7, &date, parse_date);
-        let cpt = Code::from(r.req(8).to_ascii_uppercase());
-        let modifiers = r.opt(9);
-        let mut modifiers: Vec<String> = split_codes(&modifiers);
-        modifiers.sort();
-        modifiers.dedup();
+        let cpt = upper(&r.req(8));
+        let modifiers = modifier_set(&r.opt(9));
         let units = r.req(10);
         let units = r.parse(10, &units, parse_int);
         let charge_text = r.req(11);
@@ -340,7 +361,7 @@ fn claims(table: &RawTable, policy: &Policy) -> Result<ReadRows<ClaimLine>> {
             rx_id: t.text(&rx_id),
             date: date?,
             cpt,
-            modifiers: Code::from(modifiers.join(";")),
+            modifiers,
             units: units?,
             charge_text: t.text(&charge_text),
             charge: charge?,
@@ -356,7 +377,7 @@ fn sessions(table: &RawTable) -> Result<ReadRows<SessionRow>> {
         r.req(2);
         let date = r.req(3);
         let date = r.parse(3, &date, parse_date);
-        let cpt = Code::from(r.req(4).to_ascii_uppercase());
+        let cpt = upper(&r.req(4));
         let minutes = r.req(5);
         let minutes = r.parse(5, &minutes, parse_non_negative);
         let modality = r.opt(6);
@@ -434,29 +455,36 @@ fn documents(table: &RawTable) -> Result<(Vec<Document>, Vec<Malformed>, usize)>
         Some(ReadDocument {
             doc,
             line: rec.line,
-            raw: rec.raw(),
+            span: rec.span,
         })
     })?;
     // a second row with the same patient_id and rx_id is malformed; the first one is used
-    let mut seen: HashMap<(String, String), u64> = HashMap::new();
+    let mut seen: rustc_hash::FxHashMap<(&str, &str), u64> = rustc_hash::FxHashMap::default();
+    let repeats: Vec<Option<u64>> = read
+        .iter()
+        .map(|r| {
+            let first = *seen
+                .entry((r.doc.patient_id.as_str(), r.doc.rx_id.as_str()))
+                .or_insert(r.line);
+            (first != r.line).then_some(first)
+        })
+        .collect();
+    drop(seen);
     let mut docs = Vec::with_capacity(read.len());
-    for r in read {
-        let key = (r.doc.patient_id.clone(), r.doc.rx_id.clone());
-        if let Some(first) = seen.get(&key) {
-            malformed.push(Malformed {
+    for (r, first) in read.into_iter().zip(repeats) {
+        match first {
+            None => docs.push(r.doc),
+            Some(first) => malformed.push(Malformed {
                 file: table.file_name.clone(),
                 line: r.line,
                 error: format!(
                     "a document with patient_id `{}` and rx_id `{}` was already read at line {first}; the first one is used",
-                    key.0, key.1
+                    r.doc.patient_id, r.doc.rx_id
                 ),
-                raw: r.raw,
+                raw: table.record_text(r.span),
                 claim_id: None,
-            });
-            continue;
+            }),
         }
-        seen.insert(key, r.line);
-        docs.push(r.doc);
     }
     malformed.sort_by_key(|m| m.line);
     Ok((docs, malformed, rows))
@@ -478,9 +506,13 @@ pub fn read_batch(paths: &InputPaths, policy: &Policy) -> Result<(Batch, RawTabl
     Columns::map(&claims_table, CLAIMS)?;
     Columns::map(&sessions_table, SESSIONS)?;
     Columns::map(&rx_table, PRESCRIPTIONS)?;
+    crate::timing("files read");
     let (lines, arena1, mut malformed, n1) = claims(&claims_table, policy)?;
+    crate::timing("claims parsed");
     let (sessions, arena2, m2, n2) = sessions(&sessions_table)?;
+    crate::timing("sessions parsed");
     let (documents, m3, n3) = documents(&rx_table)?;
+    crate::timing("prescriptions parsed");
     malformed.extend(m2);
     malformed.extend(m3);
     let claims_text = Texts {

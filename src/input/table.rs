@@ -262,6 +262,14 @@ impl RawTable {
         }
     }
 
+    /// The text of a record, for `malformed.csv`.
+    pub fn record_text(&self, span: (usize, usize)) -> String {
+        match &self.body {
+            Body::Csv { bytes, .. } => String::from_utf8_lossy(&bytes[span.0..span.1]).into_owned(),
+            Body::Frame { .. } => csv_line(&self.frame_row(span.0)),
+        }
+    }
+
     /// The values of a Parquet row, for writing it back out.
     pub fn frame_row(&self, row: usize) -> Vec<&str> {
         match &self.body {

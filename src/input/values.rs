@@ -34,8 +34,50 @@ pub fn fiscal_year(d: Day) -> i32 {
     }
 }
 
+/// Days since 1970-01-01 of a valid calendar date (Howard Hinnant's days_from_civil).
+fn civil_day(y: i32, m: u32, d: u32) -> Option<Day> {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&m) || d < 1 || d > days_in[m as usize - 1] {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i32 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i32 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
 /// `YYYY-MM-DD` or `M/D/YYYY` (leading zeros optional).
 pub fn parse_date(s: &str) -> Result<Day, String> {
+    // the common case without allocation or chrono
+    let b = s.as_bytes();
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        let num = |r: std::ops::Range<usize>| {
+            b[r].iter().try_fold(0u32, |acc, c| {
+                c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32)
+            })
+        };
+        if let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) {
+            return civil_day(y as i32, m, d)
+                .ok_or_else(|| format!("`{s}` is not a date (YYYY-MM-DD or M/D/YYYY)"));
+        }
+    }
     let bad = || format!("`{s}` is not a date (YYYY-MM-DD or M/D/YYYY)");
     let digits = |p: &str, min: usize, max: usize| {
         (min..=max).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
@@ -208,6 +250,28 @@ mod tests {
         ] {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_chrono() {
+        let mut d = chrono::NaiveDate::from_ymd_opt(1999, 1, 1).unwrap();
+        while d.year() < 2031 {
+            assert_eq!(
+                parse_date(&d.format("%Y-%m-%d").to_string()),
+                Ok(day_from_date(d))
+            );
+            d = d.succ_opt().unwrap();
+        }
+        for bad in [
+            "2024-02-30",
+            "2023-02-29",
+            "2025-13-01",
+            "2025-00-10",
+            "2025-04-31",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+        assert!(parse_date("2024-02-29").is_ok());
     }
 
     #[test]

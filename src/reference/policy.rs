@@ -178,10 +178,9 @@ impl Policy {
 
     /// Index of the profile of a payer_type (case-insensitive).
     pub fn profile_index(&self, payer_type: &str) -> Option<usize> {
-        let key = payer_type.to_ascii_lowercase();
         self.profiles
-            .binary_search_by(|p| p.name.as_str().cmp(&key))
-            .ok()
+            .iter()
+            .position(|p| p.name.eq_ignore_ascii_case(payer_type))
     }
 
     pub fn has_mue_overrides(&self) -> bool {

@@ -29,7 +29,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             let Some(doc) = links.rx[i].doc.map(|d| &ctx.batch.documents[d as usize]) else {
                 return out;
             };
-            let documented = &links.documented[d as usize];
+            let documented = &links.documented.entries[d as usize];
             let ids: Vec<&str> = documented
                 .rows
                 .iter()

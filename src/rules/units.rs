@@ -118,8 +118,8 @@ fn check_visit(ctx: &Context, visit: &Visit) -> Vec<Finding> {
         .iter()
         .map(|&d| {
             (
-                links.documented[d as usize].cpt.clone(),
-                links.documented[d as usize].minutes,
+                links.documented.entries[d as usize].cpt.clone(),
+                links.documented.entries[d as usize].minutes,
             )
         })
         .collect();
