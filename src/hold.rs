@@ -41,15 +41,32 @@ pub fn decide(batch: &Batch, findings: &[Finding], mode: HoldMode, claims_file: 
     for f in findings.iter().filter(|f| f.rule.is_reject()) {
         line_rules[f.line as usize] |= 1 << f.rule as u32;
     }
-    let mut index: FxHashMap<&str, u32> = FxHashMap::default();
-    let claim_of: Vec<u32> = lines
+    // claims numbered in order of their first line
+    let groups = crate::link::groups_in_order(lines.len(), |i| batch.c(lines[i as usize].claim_id));
+    let claims = groups.len();
+    let mut claim_of = vec![0u32; lines.len()];
+    for (c, g) in groups.iter().enumerate() {
+        for &l in g {
+            claim_of[l as usize] = c as u32;
+        }
+    }
+    // the claims that malformed rows belong to (few)
+    let wanted: FxHashSet<&str> = batch
+        .malformed
         .iter()
-        .map(|l| {
-            let n = index.len() as u32;
-            *index.entry(batch.c(l.claim_id)).or_insert(n)
-        })
+        .filter(|m| m.file == claims_file)
+        .filter_map(|m| m.claim_id.as_deref())
         .collect();
-    let claims = index.len();
+    let index: FxHashMap<&str, u32> = if wanted.is_empty() {
+        FxHashMap::default()
+    } else {
+        groups
+            .iter()
+            .enumerate()
+            .map(|(c, g)| (batch.c(lines[g[0] as usize].claim_id), c as u32))
+            .filter(|(id, _)| wanted.contains(id))
+            .collect()
+    };
     let mut claim_rules = vec![0u32; claims];
     for (c, r) in claim_of.iter().zip(&line_rules) {
         claim_rules[*c as usize] |= r;

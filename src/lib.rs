@@ -17,6 +17,19 @@ pub fn timing(what: &str) {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let start = START.get_or_init(std::time::Instant::now);
     if *ON.get_or_init(|| std::env::var_os("CLAIMSCRUB_TIMING").is_some()) {
-        eprintln!("[{:>8.3} s] {what}", start.elapsed().as_secs_f64());
+        // resident memory now, from /proc (Linux); 0 elsewhere
+        let rss_mb = std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| {
+                s.split_whitespace()
+                    .nth(1)
+                    .and_then(|p| p.parse::<u64>().ok())
+            })
+            .map(|pages| pages * 4096 >> 20)
+            .unwrap_or(0);
+        eprintln!(
+            "[{:>8.3} s] {what} (RSS {rss_mb} MB)",
+            start.elapsed().as_secs_f64()
+        );
     }
 }

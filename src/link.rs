@@ -13,14 +13,27 @@ use crate::rules::catalogue::Rule;
 /// The session rows of one patient, date and procedure, taken together.
 #[derive(Debug, Default)]
 pub struct Documented {
-    pub cpt: Code,
     pub minutes: i64,
-    /// Modalities documented (rows with an empty modality document none).
-    pub modalities: SmallVec<[Modality; 2]>,
+    /// Modalities documented, as bits by `Modality` (rows with an empty modality document none).
+    modality_bits: u8,
     /// The highest pressure of the rows.
     pub pressure: Option<Pressure>,
     /// The rows, in file order (indices into `Batch::sessions`), for messages.
     pub rows: SmallVec<[u32; 2]>,
+}
+
+impl Documented {
+    /// The procedure documented.
+    pub fn cpt<'b>(&self, batch: &'b Batch) -> &'b Code {
+        &batch.sessions[self.rows[0] as usize].cpt
+    }
+
+    /// The modalities documented, in `Modality` order.
+    pub fn modalities(&self) -> impl Iterator<Item = Modality> + '_ {
+        Modality::ALL
+            .into_iter()
+            .filter(|m| self.modality_bits & (1 << *m as u8) != 0)
+    }
 }
 
 /// All claim lines with the same patient and service date.
@@ -76,7 +89,7 @@ fn hash_of<K: Hash>(key: K) -> u64 {
     h.finish()
 }
 
-type Group = SmallVec<[u32; 4]>;
+pub type Group = SmallVec<[u32; 4]>;
 
 /// Items `0..n` grouped by `key`, each group in ascending order. Sorting 64-bit hashes of the keys
 /// is fast and parallel; runs of equal hashes are then checked key by key, so that two keys that
@@ -117,9 +130,20 @@ fn group_by_hash<K: Ord + Send>(
     groups.into_iter().unzip()
 }
 
+/// Items grouped by key, the groups in order of their first item (the order the rows were read,
+/// which keeps later passes over the groups close to sequential in memory).
+pub fn groups_in_order<K: Hash + Ord + Send>(
+    n: usize,
+    key: impl Fn(u32) -> K + Sync,
+) -> Vec<Group> {
+    let (_, mut groups) = group_by(n, key);
+    groups.par_sort_unstable_by_key(|g| g[0]);
+    groups
+}
+
 fn group_visits(batch: &Batch) -> (Vec<Visit>, Vec<u32>) {
     let lines = &batch.lines;
-    let (_, groups) = group_by(lines.len(), |i| {
+    let groups = groups_in_order(lines.len(), |i| {
         (
             batch.c(lines[i as usize].patient_id),
             lines[i as usize].date,
@@ -158,19 +182,12 @@ fn document_sessions(batch: &Batch) -> DocumentedSet {
     let entries = groups
         .into_par_iter()
         .map(|rows| {
-            let first = &batch.sessions[rows[0] as usize];
-            let mut d = Documented {
-                cpt: first.cpt.clone(),
-                ..Default::default()
-            };
+            let mut d = Documented::default();
             for &r in &rows {
                 let s = &batch.sessions[r as usize];
                 d.minutes += s.minutes;
                 if let Some(m) = s.modality {
-                    if !d.modalities.contains(&m) {
-                        d.modalities.push(m);
-                        d.modalities.sort();
-                    }
+                    d.modality_bits |= 1 << m as u8;
                 }
                 d.pressure = d.pressure.max(s.pressure);
             }
@@ -181,21 +198,59 @@ fn document_sessions(batch: &Batch) -> DocumentedSet {
     DocumentedSet { hashes, entries }
 }
 
-/// Per line: the session rows of its patient, date and procedure (binary search on the hashes).
-fn documented_of(batch: &Batch, set: &DocumentedSet) -> Vec<Option<u32>> {
-    batch
-        .lines
-        .par_iter()
-        .map(|l| {
-            let key = (batch.c(l.patient_id), l.date, l.cpt.as_str());
-            let h = hash_of(key);
-            let from = set.hashes.partition_point(|x| *x < h);
-            (from..set.hashes.len())
-                .take_while(|&d| set.hashes[d] == h)
-                .find(|&d| session_key(batch, set.entries[d].rows[0]) == key)
-                .map(|d| d as u32)
+/// Join sorted `(hash, id)` probes with sorted `(hash, id)` entries: `f` gets each probe and the
+/// entries of equal hash. Chunks of probes are merged in parallel, each after one binary search,
+/// so the passes over both arrays stay sequential in memory.
+fn merge_join<R: Send>(
+    probes: &[(u64, u32)],
+    entries: &[(u64, u32)],
+    f: impl Fn(u32, &[(u64, u32)]) -> R + Sync,
+) -> Vec<(u32, R)> {
+    probes
+        .par_chunks(1 << 14)
+        .flat_map_iter(|chunk| {
+            let mut at = entries.partition_point(|e| e.0 < chunk[0].0);
+            let mut out = Vec::with_capacity(chunk.len());
+            for &(h, id) in chunk {
+                while at < entries.len() && entries[at].0 < h {
+                    at += 1;
+                }
+                let end = at + entries[at..].iter().take_while(|e| e.0 == h).count();
+                out.push((id, f(id, &entries[at..end])));
+            }
+            out
         })
         .collect()
+}
+
+/// Per line: the session rows of its patient, date and procedure.
+fn documented_of(batch: &Batch, set: &DocumentedSet) -> Vec<Option<u32>> {
+    let key = |i: u32| {
+        let l = &batch.lines[i as usize];
+        (batch.c(l.patient_id), l.date, l.cpt.as_str())
+    };
+    let mut probes: Vec<(u64, u32)> = (0..batch.lines.len() as u32)
+        .into_par_iter()
+        .map(|i| (hash_of(key(i)), i))
+        .collect();
+    probes.par_sort_unstable();
+    let entries: Vec<(u64, u32)> = set
+        .hashes
+        .iter()
+        .enumerate()
+        .map(|(d, h)| (*h, d as u32))
+        .collect();
+    let found = merge_join(&probes, &entries, |line, same_hash| {
+        same_hash
+            .iter()
+            .find(|(_, d)| session_key(batch, set.entries[*d as usize].rows[0]) == key(line))
+            .map(|(_, d)| *d)
+    });
+    let mut out = vec![None; batch.lines.len()];
+    for (line, d) in found {
+        out[line as usize] = d;
+    }
+    out
 }
 
 /// Per visit: the procedures documented that day, by code.
@@ -204,30 +259,41 @@ fn documented_by_visit(batch: &Batch, set: &DocumentedSet, mut visits: Vec<Visit
         let s = &batch.sessions[d.rows[0] as usize];
         (batch.s(s.patient_id), s.date)
     };
-    let mut by_day: Vec<(u64, u32)> = set
-        .entries
-        .par_iter()
-        .enumerate()
-        .map(|(i, d)| (hash_of(day_key(d)), i as u32))
-        .collect();
-    by_day.par_sort_unstable();
-    visits.par_iter_mut().for_each(|v| {
-        let l = &batch.lines[v.lines[0] as usize];
-        let key = (batch.c(l.patient_id), v.date);
-        let h = hash_of(key);
-        let from = by_day.partition_point(|x| x.0 < h);
-        v.documented = by_day[from..]
+    let visit_key = |v: &Visit| (batch.c(batch.lines[v.lines[0] as usize].patient_id), v.date);
+    let (mut by_day, mut probes): (Vec<(u64, u32)>, Vec<(u64, u32)>) = rayon::join(
+        || {
+            set.entries
+                .par_iter()
+                .enumerate()
+                .map(|(i, d)| (hash_of(day_key(d)), i as u32))
+                .collect()
+        },
+        || {
+            visits
+                .par_iter()
+                .enumerate()
+                .map(|(i, v)| (hash_of(visit_key(v)), i as u32))
+                .collect()
+        },
+    );
+    rayon::join(|| by_day.par_sort_unstable(), || probes.par_sort_unstable());
+    let found = merge_join(&probes, &by_day, |v, same_hash| {
+        let key = visit_key(&visits[v as usize]);
+        let mut d: SmallVec<[u32; 4]> = same_hash
             .iter()
-            .take_while(|x| x.0 == h)
             .filter(|x| day_key(&set.entries[x.1 as usize]) == key)
             .map(|x| x.1)
             .collect();
-        v.documented.sort_unstable_by(|a, b| {
+        d.sort_unstable_by(|a, b| {
             set.entries[*a as usize]
-                .cpt
-                .cmp(&set.entries[*b as usize].cpt)
+                .cpt(batch)
+                .cmp(set.entries[*b as usize].cpt(batch))
         });
+        d
     });
+    for (v, d) in found {
+        visits[v as usize].documented = d;
+    }
     visits
 }
 

@@ -146,17 +146,17 @@ pub struct SessionRow {
 
 #[derive(Clone, Debug)]
 pub struct Document {
-    pub rx_id: String,
-    pub patient_id: String,
+    pub rx_id: Code,
+    pub patient_id: Code,
     pub document_type: DocumentType,
     /// Dot-less, upper-cased.
-    pub diagnosis_keys: Vec<String>,
+    pub diagnosis_keys: smallvec::SmallVec<[Code; 2]>,
     pub authorized_sessions: Option<i64>,
     pub start: Day,
     pub end: Day,
     pub frequency_per_week: Option<i64>,
     /// Upper-cased; the default `97124;97140` when the field is empty.
-    pub allowed_cpt: Vec<String>,
+    pub allowed_cpt: smallvec::SmallVec<[Code; 2]>,
     pub required_modality: Option<Modality>,
     pub max_pressure: Option<Pressure>,
     pub sessions_used: i64,

@@ -18,7 +18,7 @@ use crate::model::{
 use crate::reference::policy::Policy;
 use table::{RawTable, Rec};
 use text::{TextBuilder, Texts};
-use values::{parse_charge, parse_date, parse_int, parse_non_negative, split_codes};
+use values::{parse_charge, parse_date, parse_int, parse_non_negative};
 
 /// The inputs' names, in the order they are reported.
 pub const INPUTS: [&str; 3] = ["claims", "sessions", "prescriptions"];
@@ -409,9 +409,8 @@ fn documents(table: &RawTable) -> Result<(Vec<Document>, Vec<Malformed>, usize)>
             "prescription, referral or recommendation",
         );
         let dx = r.req(4);
-        let diagnosis_keys: Vec<String> = split_codes(&dx)
-            .iter()
-            .map(|c| values::icd_key(c))
+        let diagnosis_keys: smallvec::SmallVec<[Code; 2]> = values::codes(&dx)
+            .map(|c| values::icd_key_code(&c))
             .collect();
         if !dx.is_empty() && diagnosis_keys.is_empty() {
             r.errors.push("diagnosis_codes names no code".into());
@@ -428,9 +427,9 @@ fn documents(table: &RawTable) -> Result<(Vec<Document>, Vec<Malformed>, usize)>
         let end = r.parse(7, &end, parse_date);
         let freq = r.opt(8);
         let frequency_per_week = r.parse(8, &freq, parse_non_negative);
-        let mut allowed_cpt = split_codes(&r.opt(9));
+        let mut allowed_cpt: smallvec::SmallVec<[Code; 2]> = values::codes(&r.opt(9)).collect();
         if allowed_cpt.is_empty() {
-            allowed_cpt = vec!["97124".into(), "97140".into()];
+            allowed_cpt = smallvec::smallvec!["97124".into(), "97140".into()];
         }
         let modality = r.opt(10);
         let required_modality = r.enumeration(10, &modality, Modality::parse, MODALITIES);
@@ -439,8 +438,8 @@ fn documents(table: &RawTable) -> Result<(Vec<Document>, Vec<Malformed>, usize)>
         let used = r.opt(12);
         let sessions_used = r.parse(12, &used, parse_non_negative).unwrap_or(0);
         let doc = Document {
-            rx_id: rx_id.to_string(),
-            patient_id: patient_id.to_string(),
+            rx_id: Code::from(&*rx_id),
+            patient_id: Code::from(&*patient_id),
             document_type: doc_type?,
             diagnosis_keys,
             authorized_sessions,

@@ -144,46 +144,51 @@ pub fn write_clean_held(
     }
     // CSV: a row without quotes or carriage returns needs none on output either, so its text is
     // copied as it is; other rows are split and written again, quoted where CSV needs it
-    let parts: Vec<(Vec<u8>, Vec<u8>)> = batch
-        .lines
-        .par_chunks(ROWS)
-        .zip(decisions.par_chunks(ROWS))
-        .map(|(lines, decisions)| {
-            let (mut clean, mut held) = (Vec::with_capacity(ROWS * 110), Vec::new());
-            for (l, d) in lines.iter().zip(decisions) {
-                let out = if d.is_some() { &mut held } else { &mut clean };
-                let text = if csv_input {
-                    &raw[l.span.0..l.span.1]
-                } else {
-                    &[][..]
-                };
-                if csv_input && memchr::memchr2(b'"', b'\r', text).is_none() {
-                    out.extend_from_slice(text);
-                } else {
-                    let fields = row_fields(claims, raw, l.span);
-                    let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
-                    out.extend_from_slice(csv_line(&refs).as_bytes());
-                }
-                if let Some(rules) = d {
-                    out.push(b',');
-                    out.extend_from_slice(rules.as_bytes());
-                }
-                out.push(b'\n');
-            }
-            (clean, held)
-        })
-        .collect();
-    for (path, head, pick) in [
-        (clean_path, csv_line(&header), 0usize),
-        (held_path, csv_line(&held_header), 1usize),
-    ] {
+    let open = |path: &Path, head: &[&str]| -> Result<BufWriter<File>> {
         let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
         let mut w = BufWriter::with_capacity(1 << 22, f);
-        w.write_all(head.as_bytes())?;
+        w.write_all(csv_line(head).as_bytes())?;
         w.write_all(b"\n")?;
-        for p in &parts {
-            w.write_all(if pick == 0 { &p.0 } else { &p.1 })?;
+        Ok(w)
+    };
+    let (mut clean_w, mut held_w) = (open(clean_path, &header)?, open(held_path, &held_header)?);
+    // a few million lines at a time: formatted in parallel, written in order, memory bounded
+    let step = ROWS * 4 * rayon::current_num_threads();
+    for (lines, decisions) in batch.lines.chunks(step).zip(decisions.chunks(step)) {
+        let parts: Vec<(Vec<u8>, Vec<u8>)> = lines
+            .par_chunks(ROWS)
+            .zip(decisions.par_chunks(ROWS))
+            .map(|(lines, decisions)| {
+                let (mut clean, mut held) = (Vec::with_capacity(ROWS * 110), Vec::new());
+                for (l, d) in lines.iter().zip(decisions) {
+                    let out = if d.is_some() { &mut held } else { &mut clean };
+                    let text = if csv_input {
+                        &raw[l.span.0..l.span.1]
+                    } else {
+                        &[][..]
+                    };
+                    if csv_input && memchr::memchr2(b'"', b'\r', text).is_none() {
+                        out.extend_from_slice(text);
+                    } else {
+                        let fields = row_fields(claims, raw, l.span);
+                        let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+                        out.extend_from_slice(csv_line(&refs).as_bytes());
+                    }
+                    if let Some(rules) = d {
+                        out.push(b',');
+                        out.extend_from_slice(rules.as_bytes());
+                    }
+                    out.push(b'\n');
+                }
+                (clean, held)
+            })
+            .collect();
+        for (c, h) in &parts {
+            clean_w.write_all(c)?;
+            held_w.write_all(h)?;
         }
+    }
+    for (mut w, path) in [(clean_w, clean_path), (held_w, held_path)] {
         w.flush()
             .with_context(|| format!("{}: write error", path.display()))?;
     }

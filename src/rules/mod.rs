@@ -180,15 +180,14 @@ pub(crate) mod testkit {
             rx_id: rx.into(),
             patient_id: patient.into(),
             document_type: DocumentType::Prescription,
-            diagnosis_keys: crate::input::values::split_codes(dx)
-                .iter()
-                .map(|c| crate::input::values::icd_key(c))
+            diagnosis_keys: crate::input::values::codes(dx)
+                .map(|c| crate::input::values::icd_key_code(&c))
                 .collect(),
             authorized_sessions: Some(authorized),
             start: parse_date(start).unwrap(),
             end: parse_date(end).unwrap(),
             frequency_per_week: None,
-            allowed_cpt: vec!["97124".into(), "97140".into()],
+            allowed_cpt: smallvec::smallvec!["97124".into(), "97140".into()],
             required_modality: None,
             max_pressure: None,
             sessions_used: 0,

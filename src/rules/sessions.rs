@@ -40,9 +40,8 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             let sessions = ids_unique.join(", ");
             if let Some(required) = doc.required_modality {
                 let other: Vec<&str> = documented
-                    .modalities
-                    .iter()
-                    .filter(|m| **m != required)
+                    .modalities()
+                    .filter(|m| *m != required)
                     .map(|m| m.name())
                     .collect();
                 if !other.is_empty() {

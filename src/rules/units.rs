@@ -118,7 +118,7 @@ fn check_visit(ctx: &Context, visit: &Visit) -> Vec<Finding> {
         .iter()
         .map(|&d| {
             (
-                links.documented.entries[d as usize].cpt.clone(),
+                links.documented.entries[d as usize].cpt(ctx.batch).clone(),
                 links.documented.entries[d as usize].minutes,
             )
         })
