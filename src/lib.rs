@@ -25,7 +25,7 @@ pub fn timing(what: &str) {
                     .nth(1)
                     .and_then(|p| p.parse::<u64>().ok())
             })
-            .map(|pages| pages * 4096 >> 20)
+            .map(|pages| (pages * 4096) >> 20)
             .unwrap_or(0);
         eprintln!(
             "[{:>8.3} s] {what} (RSS {rss_mb} MB)",

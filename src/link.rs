@@ -260,7 +260,8 @@ fn documented_by_visit(batch: &Batch, set: &DocumentedSet, mut visits: Vec<Visit
         (batch.s(s.patient_id), s.date)
     };
     let visit_key = |v: &Visit| (batch.c(batch.lines[v.lines[0] as usize].patient_id), v.date);
-    let (mut by_day, mut probes): (Vec<(u64, u32)>, Vec<(u64, u32)>) = rayon::join(
+    type Keyed = Vec<(u64, u32)>;
+    let (mut by_day, mut probes): (Keyed, Keyed) = rayon::join(
         || {
             set.entries
                 .par_iter()
