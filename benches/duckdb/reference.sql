@@ -14,7 +14,9 @@
 --   * Built-in payer policy only (no --policy, no per-payer MUE overrides); built-in code sets only (no --icd10).
 --   * Malformed rows are detected with the checks of SPEC §2/§8 (empty required values, dates, integers,
 --     charges, enumerations, line_no < 1, negative counts, duplicate patient_id+rx_id, wrong field count) and
---     excluded; malformed.csv names file, key and reason but not the physical line or the raw text.
+--     excluded (nothing is silently cast: a value that fails its check makes the row malformed). Simplified:
+--     malformed.csv names file, key and reason but not the physical line or the raw text, and for a row
+--     with the wrong number of fields the claim_id is taken by splitting the raw line on ',' (no quoting).
 --   * Column names are matched with DuckDB's normalize_names (trimmed, lower-cased; also drops other
 --     non-alphanumeric characters, which the SPEC does not do).
 --   * No rejections message/CARC/RARC text, no summary.json: findings.csv is (claim_id, line_no, rule).
@@ -34,7 +36,7 @@ CREATE OR REPLACE MACRO parse_day(s) AS CASE
 END;
 -- Integers are digits with an optional sign (TRY_CAST alone would accept '1.0', '1e3' and ' 1').
 CREATE OR REPLACE MACRO parse_int(s) AS
-    CASE WHEN regexp_full_match(s, '[+-]?[0-9]{1,18}') THEN try_cast(s AS BIGINT) END;
+    CASE WHEN regexp_full_match(s, '[+-]?[0-9]{1,19}') THEN try_cast(s AS BIGINT) END;
 -- Charges are plain decimals ('60', '60.5', '.50', '-12.00'); '$60' and '1,000.00' are not.
 CREATE OR REPLACE MACRO is_charge(s) AS
     regexp_full_match(s, '[+-]?([0-9]{1,12}(\.[0-9]{0,6})?|\.[0-9]{1,6})');

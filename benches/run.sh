@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Benchmarks of BENCHMARKS.md: generate batches, then time on the same files
+#   1. claimscrub scrub                         (this project)
+#   2. the DuckDB reference of the same rules   (benches/duckdb, DuckDB from PyPI in a venv)
+#   3. polars reading the three inputs and writing the claims back out (benches/read_write.rs)
+# with wall time and peak RSS from /usr/bin/time -v. Not part of CI.
+#
+#   benches/run.sh [LINES ...]        default: 1000000 10000000
+#   SKIP_DUCKDB=1 benches/run.sh ...  without the DuckDB reference
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("${@:-1000000 10000000}")
+[ $# -eq 0 ] && sizes=(1000000 10000000)
+data=benches/data
+mkdir -p "$data"
+
+cargo build --release --benches --quiet
+bin=target/release/claimscrub
+baseline=$(cargo bench --bench read_write --no-run --message-format=json 2>/dev/null \
+  | python3 -c 'import json,sys; print([j["executable"] for j in map(json.loads, sys.stdin) if j.get("executable") and "read_write" in j["executable"]][-1])')
+
+venv=benches/.venv
+if [ -z "${SKIP_DUCKDB:-}" ] && [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet duckdb
+fi
+
+# run NAME CMD...: wall seconds, user+sys seconds, peak RSS in MB
+run() {
+  local name=$1; shift
+  local log; log=$(mktemp)
+  /usr/bin/time -v "$@" >/dev/null 2>"$log" || { echo "$name failed:"; tail -5 "$log"; }
+  python3 - "$name" "$log" <<'PY'
+import re, sys
+name, log = sys.argv[1], open(sys.argv[2]).read()
+def get(pat):
+    m = re.search(pat, log)
+    return m.group(1) if m else "?"
+wall = get(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)")
+parts = [float(p) for p in wall.split(":")] if wall != "?" else [0]
+secs = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+cpu = float(get(r"User time \(seconds\): (\S+)")) + float(get(r"System time \(seconds\): (\S+)"))
+rss = int(get(r"Maximum resident set size \(kbytes\): (\d+)")) / 1024
+print(f"{name}\t{secs:.2f}\t{cpu:.2f}\t{rss:.0f}")
+PY
+  rm -f "$log"
+}
+
+printf '%s\n' "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r)"
+for n in "${sizes[@]}"; do
+  dir=$data/$n
+  if [ ! -f "$dir/claims.csv" ]; then
+    "$bin" generate --out "$dir" --claims "$n" 2>/dev/null
+  fi
+  bytes=$(cat "$dir"/claims.csv "$dir"/sessions.csv "$dir"/prescriptions.csv | wc -c)
+  lines=$(($(wc -l < "$dir/claims.csv") - 1))
+  echo "== $lines claim lines, $((bytes / 1000000)) MB of CSV in $dir"
+  echo -e "system\twall_s\tcpu_s\tpeak_rss_mb"
+  run claimscrub "$bin" scrub "$dir" --out "$dir/out-claimscrub" --mue "$dir/mue.csv" --quiet
+  run read_write "$baseline" "$dir" "$dir/out-read-write.csv"
+  if [ -z "${SKIP_DUCKDB:-}" ]; then
+    run duckdb "$venv/bin/python" benches/duckdb/run_reference.py "$dir" "$dir/out-duckdb" --mue "$dir/mue.csv" --quiet
+  fi
+done
