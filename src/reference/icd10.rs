@@ -1,6 +1,5 @@
 //! ICD-10-CM code sets by fiscal year (SPEC §7): FY2025 and FY2026 built in, more from `--icd10`.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -15,7 +14,7 @@ pub struct CodeSet {
     pub fiscal_year: i32,
     pub source: String,
     /// dot-less code → billable (leaf) or header.
-    billable: HashMap<Box<str>, bool>,
+    billable: rustc_hash::FxHashMap<Box<str>, bool>,
     /// All codes, sorted: the billable children of a header are a range of it.
     sorted: Vec<Box<str>>,
 }

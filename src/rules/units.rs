@@ -1,7 +1,6 @@
 //! Unit rules: UNITS_INVALID, UNITS_OVER_DOCUMENTED, UNITS_UNDER_DOCUMENTED (SPEC §4: CMS 8-minute
 //! rule and the AMA per-code rule) and UNITS_OVER_MUE.
 
-use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
@@ -9,6 +8,29 @@ use super::catalogue::Rule;
 use super::{Context, Finding};
 use crate::link::Visit;
 use crate::model::Code;
+
+type Few<T> = smallvec::SmallVec<[T; 4]>;
+
+/// Billed units per code of one visit (a handful of codes: a linear search beats a map).
+#[derive(Default)]
+struct Billed<'a>(Few<(&'a str, i64)>);
+
+impl<'a> Billed<'a> {
+    fn add(&mut self, cpt: &'a str, units: i64) {
+        match self.0.iter_mut().find(|(c, _)| *c == cpt) {
+            Some((_, u)) => *u += units,
+            None => self.0.push((cpt, units)),
+        }
+    }
+
+    fn get(&self, cpt: &str) -> i64 {
+        self.0.iter().find(|(c, _)| *c == cpt).map(|(_, u)| *u).unwrap_or(0)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&'a str, i64)> + '_ {
+        self.0.iter().copied()
+    }
+}
 use crate::reference::policy::{Profile, UnitRule};
 
 /// Units that `m` minutes of one code support on their own: 8 minutes or more per unit.
@@ -28,7 +50,7 @@ pub struct CmsPool {
     /// U: the units T supports.
     pub total_units: i64,
     /// Per code: (code, minutes, full units, maximum units).
-    pub codes: Vec<(Code, i64, i64, i64)>,
+    pub codes: Few<(Code, i64, i64, i64)>,
 }
 
 impl CmsPool {
@@ -37,7 +59,7 @@ impl CmsPool {
         let total_units = per_code_units(total_minutes);
         let full_sum: i64 = documented.iter().map(|(_, m)| m / 15).sum();
         let remaining = (total_units - full_sum).max(0) as usize;
-        let mut leftovers: Vec<i64> = documented.iter().map(|(_, m)| m % 15).collect();
+        let mut leftovers: Few<i64> = documented.iter().map(|(_, m)| m % 15).collect();
         leftovers.sort_unstable_by(|a, b| b.cmp(a));
         // a code whose leftover reaches the R-th largest may take a remainder unit (ties: provider's choice)
         let threshold = if remaining >= 1 {
@@ -100,7 +122,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
 fn check_visit(ctx: &Context, visit: &Visit) -> Vec<Finding> {
     let (lines, links) = (&ctx.batch.lines, ctx.links);
     // billed lines: units ≥ 1 and documented in a session (SPEC §8 "Units")
-    let billed_lines: Vec<u32> = visit
+    let billed_lines: Few<u32> = visit
         .lines
         .iter()
         .copied()
@@ -109,11 +131,11 @@ fn check_visit(ctx: &Context, visit: &Visit) -> Vec<Finding> {
     if billed_lines.is_empty() {
         return Vec::new();
     }
-    let mut billed: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut billed = Billed::default();
     for &i in &billed_lines {
-        *billed.entry(lines[i as usize].cpt.as_str()).or_default() += lines[i as usize].units;
+        billed.add(lines[i as usize].cpt.as_str(), lines[i as usize].units);
     }
-    let documented: Vec<(Code, i64)> = visit
+    let documented: Few<(Code, i64)> = visit
         .documented
         .iter()
         .map(|&d| {
@@ -133,7 +155,7 @@ fn check_visit(ctx: &Context, visit: &Visit) -> Vec<Finding> {
 
     let mut out = Vec::new();
     // each line follows its own payer's profile; profiles of one visit are few
-    let mut payers: Vec<u8> = billed_lines
+    let mut payers: Few<u8> = billed_lines
         .iter()
         .map(|&i| lines[i as usize].payer)
         .collect();
@@ -149,7 +171,7 @@ fn check_visit(ctx: &Context, visit: &Visit) -> Vec<Finding> {
             UnitRule::PerCode => {
                 for i in mine {
                     let cpt = lines[i as usize].cpt.as_str();
-                    let b = billed[cpt];
+                    let b = billed.get(cpt);
                     if !profile.timed.contains(cpt) {
                         untimed(&mut out, i, cpt, b);
                         continue;
@@ -189,13 +211,13 @@ fn cms(
     out: &mut Vec<Finding>,
     ctx: &Context,
     profile: &Profile,
-    mine: Vec<u32>,
-    billed: &BTreeMap<&str, i64>,
+    mine: Few<u32>,
+    billed: &Billed,
     documented: &[(Code, i64)],
 ) {
     let lines = &ctx.batch.lines;
     // the pool counts every timed code documented that day, billed or not
-    let timed_documented: Vec<(Code, i64)> = documented
+    let timed_documented: Few<(Code, i64)> = documented
         .iter()
         .filter(|(c, _)| profile.timed.contains(c))
         .cloned()
@@ -206,14 +228,12 @@ fn cms(
         .filter(|(c, _)| profile.timed.contains(c))
         .map(|(_, b)| b)
         .sum();
-    let over_max = |cpt: &str| pool.code(cpt).map(|c| billed[cpt] > c.3).unwrap_or(false);
-    let any_over_max = billed
-        .keys()
-        .any(|c| profile.timed.contains(c) && over_max(c));
+    let over_max = |cpt: &str| pool.code(cpt).map(|c| billed.get(cpt) > c.3).unwrap_or(false);
+    let any_over_max = billed.iter().any(|(c, _)| profile.timed.contains(c) && over_max(c));
     let (t, u) = (pool.total_minutes, pool.total_units);
     for i in mine {
         let cpt = lines[i as usize].cpt.as_str();
-        let b = billed[cpt];
+        let b = billed.get(cpt);
         if !profile.timed.contains(cpt) {
             untimed(out, i, cpt, b);
             continue;
@@ -237,7 +257,7 @@ fn cms(
     }
 }
 
-fn mue(out: &mut Vec<Finding>, ctx: &Context, billed_lines: &[u32], billed: &BTreeMap<&str, i64>) {
+fn mue(out: &mut Vec<Finding>, ctx: &Context, billed_lines: &[u32], billed: &Billed) {
     let lines = &ctx.batch.lines;
     for &i in billed_lines {
         let l = &lines[i as usize];
@@ -249,7 +269,7 @@ fn mue(out: &mut Vec<Finding>, ctx: &Context, billed_lines: &[u32], billed: &BTr
                 None => continue,
             },
         };
-        let b = billed[l.cpt.as_str()];
+        let b = billed.get(l.cpt.as_str());
         if b > limit {
             let msg = format!(
                 "{}: {b} units billed for the patient that day, MUE {limit} ({source})",
