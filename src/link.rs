@@ -65,14 +65,16 @@ pub struct Links {
 }
 
 pub fn link(batch: &Batch) -> Links {
+    let ids = Ids::new(batch);
+    crate::timing("link: patient and code numbers");
     let ((visits, visit_of), (documented, rx)) = rayon::join(
-        || group_visits(batch),
-        || rayon::join(|| document_sessions(batch), || link_rx(batch)),
+        || group_visits(batch, &ids),
+        || rayon::join(|| document_sessions(batch, &ids), || link_rx(batch, &ids)),
     );
     crate::timing("link: visits, sessions, prescriptions");
     let (documented_of, visits) = rayon::join(
-        || documented_of(batch, &documented),
-        || documented_by_visit(batch, &documented, visits),
+        || documented_of(batch, &ids, &documented),
+        || documented_by_visit(batch, &ids, &documented, visits),
     );
     Links {
         visits,
@@ -81,6 +83,107 @@ pub fn link(batch: &Batch) -> Links {
         documented_of,
         rx,
     }
+}
+
+/// Numbers for patients and procedure codes, so that the joins compare integers, not text.
+struct Ids {
+    line_patient: Vec<u32>,
+    session_patient: Vec<u32>,
+    doc_patient: Vec<u32>,
+    line_cpt: Vec<u32>,
+    session_cpt: Vec<u32>,
+    patients: usize,
+}
+
+impl Ids {
+    fn new(batch: &Batch) -> Ids {
+        let (lines, sessions, docs) = (&batch.lines, &batch.sessions, &batch.documents);
+        let (nl, ns) = (lines.len() as u32, sessions.len() as u32);
+        // one numbering over the patients of all three inputs
+        let patient = |i: u32| -> &str {
+            if i < nl {
+                batch.c(lines[i as usize].patient_id)
+            } else if i < nl + ns {
+                batch.s(sessions[(i - nl) as usize].patient_id)
+            } else {
+                docs[(i - nl - ns) as usize].patient_id.as_str()
+            }
+        };
+        let ((_, groups), (line_cpt, session_cpt)) = rayon::join(
+            || group_by(lines.len() + sessions.len() + docs.len(), patient),
+            || code_ids(batch),
+        );
+        let mut all = vec![0u32; lines.len() + sessions.len() + docs.len()];
+        for (p, g) in groups.iter().enumerate() {
+            for &i in g {
+                all[i as usize] = p as u32;
+            }
+        }
+        let doc_patient = all.split_off((nl + ns) as usize);
+        let session_patient = all.split_off(nl as usize);
+        Ids {
+            line_patient: all,
+            session_patient,
+            doc_patient,
+            line_cpt,
+            session_cpt,
+            patients: groups.len(),
+        }
+    }
+
+    /// Patient and date of a line, as one exact integer key.
+    fn line_day(&self, batch: &Batch, i: usize) -> u64 {
+        day_key(self.line_patient[i], batch.lines[i].date)
+    }
+
+    fn session_day(&self, batch: &Batch, i: usize) -> u64 {
+        day_key(self.session_patient[i], batch.sessions[i].date)
+    }
+}
+
+fn day_key(patient: u32, date: Day) -> u64 {
+    ((patient as u64) << 32) | date as u32 as u64
+}
+
+/// Procedure codes numbered in code order (few distinct values: one map, read in parallel).
+fn code_ids(batch: &Batch) -> (Vec<u32>, Vec<u32>) {
+    let mut distinct: Vec<&str> = batch
+        .lines
+        .par_iter()
+        .map(|l| l.cpt.as_str())
+        .chain(batch.sessions.par_iter().map(|s| s.cpt.as_str()))
+        .fold(rustc_hash::FxHashSet::default, |mut set, c| {
+            set.insert(c);
+            set
+        })
+        .reduce(rustc_hash::FxHashSet::default, |mut a, b| {
+            a.extend(b);
+            a
+        })
+        .into_iter()
+        .collect();
+    distinct.sort_unstable();
+    let index: FxHashMap<&str, u32> = distinct
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (*c, i as u32))
+        .collect();
+    rayon::join(
+        || {
+            batch
+                .lines
+                .par_iter()
+                .map(|l| index[l.cpt.as_str()])
+                .collect()
+        },
+        || {
+            batch
+                .sessions
+                .par_iter()
+                .map(|s| index[s.cpt.as_str()])
+                .collect()
+        },
+    )
 }
 
 fn hash_of<K: Hash>(key: K) -> u64 {
@@ -141,14 +244,24 @@ pub fn groups_in_order<K: Hash + Ord + Send>(
     groups
 }
 
-fn group_visits(batch: &Batch) -> (Vec<Visit>, Vec<u32>) {
+/// Items `0..n` grouped by an exact integer key; groups in key order.
+fn groups_by_int<K: Ord + Copy + Send + Sync>(
+    n: usize,
+    key: impl Fn(usize) -> K + Sync,
+) -> (Vec<K>, Vec<Group>) {
+    let mut keyed: Vec<(K, u32)> = (0..n).into_par_iter().map(|i| (key(i), i as u32)).collect();
+    keyed.par_sort_unstable();
+    keyed
+        .par_chunk_by(|a, b| a.0 == b.0)
+        .map(|run| (run[0].0, run.iter().map(|(_, i)| *i).collect::<Group>()))
+        .unzip()
+}
+
+fn group_visits(batch: &Batch, ids: &Ids) -> (Vec<Visit>, Vec<u32>) {
     let lines = &batch.lines;
-    let groups = groups_in_order(lines.len(), |i| {
-        (
-            batch.c(lines[i as usize].patient_id),
-            lines[i as usize].date,
-        )
-    });
+    let (_, mut groups) = groups_by_int(lines.len(), |i| ids.line_day(batch, i));
+    // visits in the order of their first line, so that later passes read the lines in order
+    groups.par_sort_unstable_by_key(|g| g[0]);
     let visits: Vec<Visit> = groups
         .into_par_iter()
         .map(|g| Visit {
@@ -166,19 +279,17 @@ fn group_visits(batch: &Batch) -> (Vec<Visit>, Vec<u32>) {
     (visits, visit_of)
 }
 
-fn session_key(batch: &Batch, i: u32) -> (&str, Day, &str) {
-    let s = &batch.sessions[i as usize];
-    (batch.s(s.patient_id), s.date, s.cpt.as_str())
-}
-
-/// Session rows grouped by patient, date and procedure, with the hash of each group's key.
+/// Session rows grouped by patient, date and procedure, in that key's order.
 pub struct DocumentedSet {
-    pub hashes: Vec<u64>,
+    /// (patient and date, procedure number) of each entry, ascending.
+    keys: Vec<(u64, u32)>,
     pub entries: Vec<Documented>,
 }
 
-fn document_sessions(batch: &Batch) -> DocumentedSet {
-    let (hashes, groups) = group_by(batch.sessions.len(), |i| session_key(batch, i));
+fn document_sessions(batch: &Batch, ids: &Ids) -> DocumentedSet {
+    let (keys, groups) = groups_by_int(batch.sessions.len(), |i| {
+        (ids.session_day(batch, i), ids.session_cpt[i])
+    });
     let entries = groups
         .into_par_iter()
         .map(|rows| {
@@ -195,28 +306,34 @@ fn document_sessions(batch: &Batch) -> DocumentedSet {
             d
         })
         .collect();
-    DocumentedSet { hashes, entries }
+    DocumentedSet { keys, entries }
 }
 
-/// Join sorted `(hash, id)` probes with sorted `(hash, id)` entries: `f` gets each probe and the
-/// entries of equal hash. Chunks of probes are merged in parallel, each after one binary search,
-/// so the passes over both arrays stay sequential in memory.
-fn merge_join<R: Send>(
-    probes: &[(u64, u32)],
-    entries: &[(u64, u32)],
-    f: impl Fn(u32, &[(u64, u32)]) -> R + Sync,
+/// Join sorted `(key, id)` probes with sorted entries: `f` gets each probe's id and the range of
+/// entries that compare equal to it. Chunks of probes are merged in parallel, each after one
+/// binary search, so both arrays are read in order.
+fn merge_join<P: Sync, E: Sync, R: Send>(
+    probes: &[(P, u32)],
+    entries: &[E],
+    cmp: impl Fn(&P, &E) -> std::cmp::Ordering + Sync,
+    f: impl Fn(u32, std::ops::Range<usize>) -> R + Sync,
 ) -> Vec<(u32, R)> {
+    use std::cmp::Ordering::{Equal, Greater};
     probes
         .par_chunks(1 << 14)
         .flat_map_iter(|chunk| {
-            let mut at = entries.partition_point(|e| e.0 < chunk[0].0);
+            let mut at = entries.partition_point(|e| cmp(&chunk[0].0, e) == Greater);
             let mut out = Vec::with_capacity(chunk.len());
-            for &(h, id) in chunk {
-                while at < entries.len() && entries[at].0 < h {
+            for (p, id) in chunk {
+                while at < entries.len() && cmp(p, &entries[at]) == Greater {
                     at += 1;
                 }
-                let end = at + entries[at..].iter().take_while(|e| e.0 == h).count();
-                out.push((id, f(id, &entries[at..end])));
+                let end = at
+                    + entries[at..]
+                        .iter()
+                        .take_while(|e| cmp(p, e) == Equal)
+                        .count();
+                out.push((*id, f(*id, at..end)));
             }
             out
         })
@@ -224,28 +341,18 @@ fn merge_join<R: Send>(
 }
 
 /// Per line: the session rows of its patient, date and procedure.
-fn documented_of(batch: &Batch, set: &DocumentedSet) -> Vec<Option<u32>> {
-    let key = |i: u32| {
-        let l = &batch.lines[i as usize];
-        (batch.c(l.patient_id), l.date, l.cpt.as_str())
-    };
-    let mut probes: Vec<(u64, u32)> = (0..batch.lines.len() as u32)
+fn documented_of(batch: &Batch, ids: &Ids, set: &DocumentedSet) -> Vec<Option<u32>> {
+    let mut probes: Vec<((u64, u32), u32)> = (0..batch.lines.len())
         .into_par_iter()
-        .map(|i| (hash_of(key(i)), i))
+        .map(|i| ((ids.line_day(batch, i), ids.line_cpt[i]), i as u32))
         .collect();
     probes.par_sort_unstable();
-    let entries: Vec<(u64, u32)> = set
-        .hashes
-        .iter()
-        .enumerate()
-        .map(|(d, h)| (*h, d as u32))
-        .collect();
-    let found = merge_join(&probes, &entries, |line, same_hash| {
-        same_hash
-            .iter()
-            .find(|(_, d)| session_key(batch, set.entries[*d as usize].rows[0]) == key(line))
-            .map(|(_, d)| *d)
-    });
+    let found = merge_join(
+        &probes,
+        &set.keys,
+        |p, e| p.cmp(e),
+        |_, r| (!r.is_empty()).then_some(r.start as u32),
+    );
     let mut out = vec![None; batch.lines.len()];
     for (line, d) in found {
         out[line as usize] = d;
@@ -253,47 +360,23 @@ fn documented_of(batch: &Batch, set: &DocumentedSet) -> Vec<Option<u32>> {
     out
 }
 
-/// Per visit: the procedures documented that day, by code.
-fn documented_by_visit(batch: &Batch, set: &DocumentedSet, mut visits: Vec<Visit>) -> Vec<Visit> {
-    let day_key = |d: &Documented| {
-        let s = &batch.sessions[d.rows[0] as usize];
-        (batch.s(s.patient_id), s.date)
-    };
-    let visit_key = |v: &Visit| (batch.c(batch.lines[v.lines[0] as usize].patient_id), v.date);
-    type Keyed = Vec<(u64, u32)>;
-    let (mut by_day, mut probes): (Keyed, Keyed) = rayon::join(
-        || {
-            set.entries
-                .par_iter()
-                .enumerate()
-                .map(|(i, d)| (hash_of(day_key(d)), i as u32))
-                .collect()
-        },
-        || {
-            visits
-                .par_iter()
-                .enumerate()
-                .map(|(i, v)| (hash_of(visit_key(v)), i as u32))
-                .collect()
-        },
-    );
-    rayon::join(|| by_day.par_sort_unstable(), || probes.par_sort_unstable());
-    let found = merge_join(&probes, &by_day, |v, same_hash| {
-        let key = visit_key(&visits[v as usize]);
-        let mut d: SmallVec<[u32; 4]> = same_hash
-            .iter()
-            .filter(|x| day_key(&set.entries[x.1 as usize]) == key)
-            .map(|x| x.1)
-            .collect();
-        d.sort_unstable_by(|a, b| {
-            set.entries[*a as usize]
-                .cpt(batch)
-                .cmp(set.entries[*b as usize].cpt(batch))
-        });
-        d
-    });
-    for (v, d) in found {
-        visits[v as usize].documented = d;
+/// Per visit: the procedures documented that day, by code (the entries are sorted by patient and
+/// date, then procedure number, which follows code order: a visit's entries are one range).
+fn documented_by_visit(
+    batch: &Batch,
+    ids: &Ids,
+    set: &DocumentedSet,
+    mut visits: Vec<Visit>,
+) -> Vec<Visit> {
+    let mut probes: Vec<(u64, u32)> = visits
+        .par_iter()
+        .enumerate()
+        .map(|(v, visit)| (ids.line_day(batch, visit.lines[0] as usize), v as u32))
+        .collect();
+    probes.par_sort_unstable();
+    let found = merge_join(&probes, &set.keys, |p, e| p.cmp(&e.0), |_, r| r);
+    for (v, r) in found {
+        visits[v as usize].documented = (r.start as u32..r.end as u32).collect();
     }
     visits
 }
@@ -392,15 +475,26 @@ pub fn rx_message(batch: &Batch, index: &DocIndex, line: &ClaimLine, link: &RxLi
     }
 }
 
-fn link_rx(batch: &Batch) -> Vec<RxLink> {
+fn link_rx(batch: &Batch, ids: &Ids) -> Vec<RxLink> {
     let docs = &batch.documents;
-    let index = DocIndex::new(batch);
+    // documents by patient number: an index array cut into one range per patient
+    let mut order: Vec<u32> = (0..docs.len() as u32).collect();
+    order.sort_by_key(|&d| ids.doc_patient[d as usize]);
+    let mut starts = vec![0u32; ids.patients + 1];
+    for &d in &order {
+        starts[ids.doc_patient[d as usize] as usize + 1] += 1;
+    }
+    for p in 0..ids.patients {
+        starts[p + 1] += starts[p];
+    }
     let doc = |d: &u32| &docs[*d as usize];
     batch
         .lines
         .par_iter()
-        .map(|l| {
-            let mine = index.of(batch.c(l.patient_id));
+        .enumerate()
+        .map(|(i, l)| {
+            let p = ids.line_patient[i] as usize;
+            let mine = &order[starts[p] as usize..starts[p + 1] as usize];
             if let Some(rx_id) = batch.rx_id(l) {
                 let Some(&d) = mine.iter().find(|&&d| doc(&d).rx_id == rx_id) else {
                     return RxLink {

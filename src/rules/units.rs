@@ -1,7 +1,6 @@
 //! Unit rules: UNITS_INVALID, UNITS_OVER_DOCUMENTED, UNITS_UNDER_DOCUMENTED (SPEC §4: CMS 8-minute
 //! rule and the AMA per-code rule) and UNITS_OVER_MUE.
 
-
 use rayon::prelude::*;
 
 use super::catalogue::Rule;
@@ -24,7 +23,11 @@ impl<'a> Billed<'a> {
     }
 
     fn get(&self, cpt: &str) -> i64 {
-        self.0.iter().find(|(c, _)| *c == cpt).map(|(_, u)| *u).unwrap_or(0)
+        self.0
+            .iter()
+            .find(|(c, _)| *c == cpt)
+            .map(|(_, u)| *u)
+            .unwrap_or(0)
     }
 
     fn iter(&self) -> impl Iterator<Item = (&'a str, i64)> + '_ {
@@ -228,8 +231,14 @@ fn cms(
         .filter(|(c, _)| profile.timed.contains(c))
         .map(|(_, b)| b)
         .sum();
-    let over_max = |cpt: &str| pool.code(cpt).map(|c| billed.get(cpt) > c.3).unwrap_or(false);
-    let any_over_max = billed.iter().any(|(c, _)| profile.timed.contains(c) && over_max(c));
+    let over_max = |cpt: &str| {
+        pool.code(cpt)
+            .map(|c| billed.get(cpt) > c.3)
+            .unwrap_or(false)
+    };
+    let any_over_max = billed
+        .iter()
+        .any(|(c, _)| profile.timed.contains(c) && over_max(c));
     let (t, u) = (pool.total_minutes, pool.total_units);
     for i in mine {
         let cpt = lines[i as usize].cpt.as_str();
