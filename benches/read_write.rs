@@ -9,7 +9,10 @@ use std::time::Instant;
 use polars::prelude::*;
 
 fn main() -> PolarsResult<()> {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let (Some(dir), Some(out)) = (args.first(), args.get(1)) else {
         eprintln!("usage: read_write INPUT_DIR OUT_FILE");
         std::process::exit(2);
