@@ -41,8 +41,8 @@ pub fn decide(batch: &Batch, findings: &[Finding], mode: HoldMode, claims_file: 
     for f in findings.iter().filter(|f| f.rule.is_reject()) {
         line_rules[f.line as usize] |= 1 << f.rule as u32;
     }
-    // claims numbered in order of their first line
-    let groups = crate::link::groups_in_order(lines.len(), |i| batch.c(lines[i as usize].claim_id));
+    // claims numbered by group (their order does not matter: only their rules and counts do)
+    let groups = crate::link::groups(lines.len(), |i| batch.c(lines[i as usize].claim_id));
     let claims = groups.len();
     let mut claim_of = vec![0u32; lines.len()];
     for (c, g) in groups.iter().enumerate() {

@@ -233,15 +233,9 @@ fn group_by_hash<K: Ord + Send>(
     groups.into_iter().unzip()
 }
 
-/// Items grouped by key, the groups in order of their first item (the order the rows were read,
-/// which keeps later passes over the groups close to sequential in memory).
-pub fn groups_in_order<K: Hash + Ord + Send>(
-    n: usize,
-    key: impl Fn(u32) -> K + Sync,
-) -> Vec<Group> {
-    let (_, mut groups) = group_by(n, key);
-    groups.par_sort_unstable_by_key(|g| g[0]);
-    groups
+/// Items grouped by key (groups in hash order).
+pub fn groups<K: Hash + Ord + Send>(n: usize, key: impl Fn(u32) -> K + Sync) -> Vec<Group> {
+    group_by(n, key).1
 }
 
 /// Items `0..n` grouped by an exact integer key; groups in key order.

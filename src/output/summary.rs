@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use crate::hold::Holding;
@@ -68,7 +69,7 @@ pub fn not_checked(f: &RunFacts) -> Vec<(Rule, String)> {
     let uncovered: Vec<Day> = f
         .batch
         .lines
-        .iter()
+        .par_iter()
         .map(|l| l.date)
         .filter(|d| !f.code_sets.for_day(*d).1)
         .collect();
@@ -176,10 +177,22 @@ pub fn build(f: &RunFacts) -> Value {
         .filter(|m| m.file == f.claims_file)
         .count();
     let claims_read = batch.rows_read[0];
-    let mut sets_used: BTreeMap<usize, usize> = BTreeMap::new();
-    for l in &batch.lines {
-        *sets_used.entry(f.code_sets.for_day(l.date).0).or_default() += 1;
-    }
+    let n_sets = f.code_sets.sets.len();
+    let used: Vec<usize> = batch
+        .lines
+        .par_iter()
+        .fold(
+            || vec![0usize; n_sets],
+            |mut v, l| {
+                v[f.code_sets.for_day(l.date).0] += 1;
+                v
+            },
+        )
+        .reduce(
+            || vec![0usize; n_sets],
+            |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect(),
+        );
+    let sets_used: BTreeMap<usize, usize> = used.into_iter().enumerate().collect();
     let code_sets: Vec<Value> = f
         .code_sets
         .sets
