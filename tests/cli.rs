@@ -275,3 +275,128 @@ fn rules_and_policy_commands_print_the_catalogue_and_a_usable_policy() {
         std::fs::read(b.join("rejections.csv")).unwrap()
     );
 }
+
+/// A one-line batch on a date of FY2027 (2026-10-15), no built-in code set covers it.
+fn fy2027_batch(dir: &Path, dx: &str) {
+    small_batch(dir);
+    std::fs::write(
+        dir.join("claims.csv"),
+        format!(
+            "claim_id,line_no,patient_id,payer_type,rendering_npi,referring_npi,rx_id,service_date,cpt,modifiers,units,charge,diagnosis_codes\n\
+             C-1,1,P-77,workers_comp,1234567893,1999999992,RX-56,2026-10-15,97124,,1,40.00,{dx}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sessions.csv"),
+        "session_id,patient_id,therapist_npi,service_date,cpt,minutes,modality,pressure\nS-1,P-77,1234567893,2026-10-15,97124,15,swedish,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("prescriptions.csv"),
+        "rx_id,patient_id,prescriber_npi,document_type,diagnosis_codes,authorized_sessions,start_date,end_date,frequency_per_week,allowed_cpt,required_modality,max_pressure,sessions_used\n\
+         RX-56,P-77,1999999992,prescription,S13.4XXA;M54.2;Q99.9,12,2026-10-01,2026-12-31,,,,,\n",
+    )
+    .unwrap();
+}
+
+fn rules_of(out: &Path) -> Vec<String> {
+    common::project(&out.join("rejections.csv"), &["rule".to_string()])
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect()
+}
+
+#[test]
+fn icd10_loads_a_further_year_in_both_layouts() {
+    let input = scratch("cli-icd-in");
+    fy2027_batch(&input, "M54.2");
+    // without FY2027 the nearest set (FY2026) is used, with a warning and a not-checked note
+    let out = scratch("cli-icd-none");
+    assert_eq!(scrub(&input, &out, &[]).status.code(), Some(0));
+    assert_eq!(rules_of(&out), ["DX_CODESET_UNAVAILABLE"]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(summary["not_checked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["rule"] == "DX_UNKNOWN"));
+
+    // a made-up FY2027 in the project's TSV layout where M54.2 became a header of M54.20
+    let tsv = input.join("icd10cm_fy2027.tsv");
+    std::fs::write(&tsv, "code\tbillable\tshort_description\nM542\t0\tCervicalgia\nM5420\t1\tCervicalgia, unspecified\nS134XXA\t1\tSprain\n").unwrap();
+    let out = scratch("cli-icd-tsv");
+    assert_eq!(
+        scrub(&input, &out, &["--icd10", tsv.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(rules_of(&out), ["DX_NOT_BILLABLE"]);
+    let rej = std::fs::read_to_string(out.join("rejections.csv")).unwrap();
+    assert!(
+        rej.contains("M54.2 is a header in FY2027; bill M54.20"),
+        "{rej}"
+    );
+
+    // the same year in CMS's order-file layout, named by FY=; a code it lacks is DX_UNKNOWN
+    let order = input.join("codes.txt");
+    std::fs::write(
+        &order,
+        "00001 M542    0 Cervicalgia                                                  Cervicalgia\n\
+         00002 M5420   1 Cervicalgia, unspecified                                     Cervicalgia, unspecified\n",
+    )
+    .unwrap();
+    fy2027_batch(&input, "S13.4XXA");
+    let out = scratch("cli-icd-order");
+    let arg = format!("FY2027={}", order.display());
+    assert_eq!(
+        scrub(&input, &out, &["--icd10", &arg]).status.code(),
+        Some(0)
+    );
+    assert_eq!(rules_of(&out), ["DX_UNKNOWN"]);
+}
+
+#[test]
+fn a_policy_can_add_a_payer_with_its_own_rules() {
+    let input = scratch("cli-policy2-in");
+    small_batch(&input);
+    let text = std::fs::read_to_string(input.join("claims.csv"))
+        .unwrap()
+        .replace("workers_comp", "Tricare");
+    std::fs::write(input.join("claims.csv"), text).unwrap();
+    // the built-in policy knows no tricare: those rows are malformed, the claim held whole
+    let out = scratch("cli-policy2-builtin");
+    assert_eq!(scrub(&input, &out, &[]).status.code(), Some(0));
+    let (_, malformed) = common::read_csv(&out.join("malformed.csv"));
+    assert_eq!(malformed.len(), 2);
+    assert!(malformed[0][2].contains("payer_type"), "{:?}", malformed[0]);
+    // a policy with a tricare profile: CMS rule, GP required, an MUE of 1 for 97140
+    let policy = input.join("policy.toml");
+    let builtin = String::from_utf8(bin().arg("policy").output().unwrap().stdout).unwrap();
+    std::fs::write(&policy, builtin + "\n[profiles.tricare]\nunit_rule = \"cms\"\nrequired_modifiers = [\"GP\"]\nmue = { \"97140\" = 1 }\n").unwrap();
+    let out = scratch("cli-policy2-custom");
+    assert_eq!(
+        scrub(&input, &out, &["--policy", policy.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    let got = common::project(
+        &out.join("rejections.csv"),
+        &["line_no".to_string(), "rule".to_string()],
+    );
+    let got: Vec<String> = got.iter().map(|r| r.join(" ")).collect();
+    // 97140 25 min + 97124 15 min pooled: 40 min = 3 units, 2 + 1 billed: the units are right
+    // and C-1002 (commercial, patient without documents) stays as it was
+    assert_eq!(
+        got,
+        [
+            "1 MODIFIER_MISSING",
+            "1 UNITS_OVER_MUE",
+            "2 MODIFIER_MISSING",
+            "1 RX_MISSING"
+        ]
+    );
+}
