@@ -128,7 +128,7 @@ pub struct ClaimLine {
     pub charge_text: Text,
     /// Millionths of a currency unit.
     pub charge: i64,
-    /// The field as written (trimmed); split with `values::split_codes` where needed.
+    /// The field as written (trimmed); split with `values::codes` where needed.
     pub diagnosis_codes: Text,
 }
 

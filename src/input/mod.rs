@@ -409,9 +409,8 @@ fn documents(table: &RawTable) -> Result<(Vec<Document>, Vec<Malformed>, usize)>
             "prescription, referral or recommendation",
         );
         let dx = r.req(4);
-        let diagnosis_keys: smallvec::SmallVec<[Code; 2]> = values::codes(&dx)
-            .map(|c| values::icd_key_code(&c))
-            .collect();
+        let diagnosis_keys: smallvec::SmallVec<[Code; 2]> =
+            values::codes(&dx).map(|c| values::icd_key(&c)).collect();
         if !dx.is_empty() && diagnosis_keys.is_empty() {
             r.errors.push("diagnosis_codes names no code".into());
         }

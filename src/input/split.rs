@@ -52,6 +52,7 @@ pub type Feed<'f> = dyn FnMut(&mut dyn FnMut(&RecordView)) + 'f;
 
 /// Split `data` (whose first byte is on line `first_line`) into records and hand each chunk's
 /// records to `f`, in parallel; results come back in file order.
+#[cfg(test)]
 pub fn par_split<T: Send>(
     data: &[u8],
     first_line: u64,

@@ -166,23 +166,6 @@ pub fn format_money(micro: i64) -> String {
     format!("{sign}{}.{:02}", cents / 100, cents % 100)
 }
 
-/// Items of a `;` list, trimmed and upper-cased, empty items dropped.
-pub fn split_codes(s: &str) -> Vec<String> {
-    s.split(';')
-        .map(|c| c.trim())
-        .filter(|c| !c.is_empty())
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
-}
-
-/// An ICD-10-CM code as compared: upper-cased, without its dot.
-pub fn icd_key(code: &str) -> String {
-    code.chars()
-        .filter(|&c| c != '.')
-        .collect::<String>()
-        .to_ascii_uppercase()
-}
-
 /// Codes of a `;` list, trimmed and upper-cased, without allocating for short codes.
 pub fn codes(s: &str) -> impl Iterator<Item = compact_str::CompactString> + '_ {
     s.split(';')
@@ -195,8 +178,8 @@ pub fn codes(s: &str) -> impl Iterator<Item = compact_str::CompactString> + '_ {
         })
 }
 
-/// `icd_key` without allocating for short codes.
-pub fn icd_key_code(code: &str) -> compact_str::CompactString {
+/// An ICD-10-CM code as compared: upper-cased, without its dot (inline: no allocation).
+pub fn icd_key(code: &str) -> compact_str::CompactString {
     let mut k: compact_str::CompactString = code.chars().filter(|&c| c != '.').collect();
     k.make_ascii_uppercase();
     k

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::catalogue::Rule;
 use super::{or_list, Context, Finding};
-use crate::input::values::{codes, fiscal_year, icd_display, icd_format_ok, icd_key_code, iso};
+use crate::input::values::{codes, fiscal_year, icd_display, icd_format_ok, icd_key, iso};
 use crate::model::Code;
 use crate::reference::icd10::Lookup;
 
@@ -35,7 +35,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
                     invalid.push(code.as_str());
                     continue;
                 }
-                let key = icd_key_code(code);
+                let key = icd_key(code);
                 match set.lookup(&key) {
                     Lookup::Billable => billable.push((code.as_str(), key)),
                     Lookup::Header => headers.push((code.as_str(), key)),

@@ -181,7 +181,7 @@ pub(crate) mod testkit {
             patient_id: patient.into(),
             document_type: DocumentType::Prescription,
             diagnosis_keys: crate::input::values::codes(dx)
-                .map(|c| crate::input::values::icd_key_code(&c))
+                .map(|c| crate::input::values::icd_key(&c))
                 .collect(),
             authorized_sessions: Some(authorized),
             start: parse_date(start).unwrap(),
