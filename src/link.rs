@@ -441,28 +441,26 @@ pub fn rx_message(batch: &Batch, index: &DocIndex, line: &ClaimLine, link: &RxLi
         (Rule::RxMissing, _, _) => {
             format!("patient {patient} has no prescription, referral or recommendation on file")
         }
-        (Rule::RxBeforeStart, given, Some(d)) => {
+        (Rule::RxBeforeStart | Rule::RxExpired, given, Some(d)) => {
+            let (when, day) = if rule == Rule::RxBeforeStart {
+                ("before", "starts")
+            } else {
+                ("after", "ended")
+            };
+            let date_of_rx = iso(if rule == Rule::RxBeforeStart {
+                d.start
+            } else {
+                d.end
+            });
+            // found by date: say that nothing else covers the service date either
             let tail = if given.is_some() {
                 ""
             } else {
                 ", and no prescription of the patient covers that date"
             };
             format!(
-                "service on {date} is before {} starts on {}{tail}",
-                d.rx_id,
-                iso(d.start)
-            )
-        }
-        (Rule::RxExpired, given, Some(d)) => {
-            let tail = if given.is_some() {
-                ""
-            } else {
-                ", and no prescription of the patient covers that date"
-            };
-            format!(
-                "service on {date} is after {} ended on {}{tail}",
-                d.rx_id,
-                iso(d.end)
+                "service on {date} is {when} {} {day} on {date_of_rx}{tail}",
+                d.rx_id
             )
         }
         _ => rule.info().meaning.to_string(),
