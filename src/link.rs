@@ -65,16 +65,20 @@ pub struct Links {
 }
 
 pub fn link(batch: &Batch) -> Links {
-    let ids = Ids::new(batch);
-    crate::timing("link: patient and code numbers");
+    link_numbered(batch, &Ids::new(batch))
+}
+
+/// `link`, with the patients and codes already numbered (the scrub numbers them first, so that it
+/// can let the sessions file go before the joins).
+pub fn link_numbered(batch: &Batch, ids: &Ids) -> Links {
     let ((visits, visit_of), (documented, rx)) = rayon::join(
-        || group_visits(batch, &ids),
-        || rayon::join(|| document_sessions(batch, &ids), || link_rx(batch, &ids)),
+        || group_visits(batch, ids),
+        || rayon::join(|| document_sessions(batch, ids), || link_rx(batch, ids)),
     );
     crate::timing("link: visits, sessions, prescriptions");
     let (documented_of, visits) = rayon::join(
-        || documented_of(batch, &ids, &documented),
-        || documented_by_visit(batch, &ids, &documented, visits),
+        || documented_of(batch, ids, &documented),
+        || documented_by_visit(batch, ids, &documented, visits),
     );
     Links {
         visits,
@@ -86,7 +90,7 @@ pub fn link(batch: &Batch) -> Links {
 }
 
 /// Numbers for patients and procedure codes, so that the joins compare integers, not text.
-struct Ids {
+pub struct Ids {
     line_patient: Vec<u32>,
     session_patient: Vec<u32>,
     doc_patient: Vec<u32>,
@@ -96,7 +100,8 @@ struct Ids {
 }
 
 impl Ids {
-    fn new(batch: &Batch) -> Ids {
+    pub fn new(batch: &Batch) -> Ids {
+        crate::timing("numbering patients and codes");
         let (lines, sessions, docs) = (&batch.lines, &batch.sessions, &batch.documents);
         let (nl, ns) = (lines.len() as u32, sessions.len() as u32);
         // one numbering over the patients of all three inputs

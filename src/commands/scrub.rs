@@ -118,10 +118,14 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     let wellness = wellness_prefixes();
 
     progress.step("reading inputs");
-    let (batch, claims_table) = input::read_batch(&paths, &policy)?;
+    let (mut batch, claims_table) = input::read_batch(&paths, &policy)?;
 
     progress.step("linking");
-    let links = link::link(&batch);
+    let ids = link::Ids::new(&batch);
+    batch.compact_sessions();
+    crate::timing("sessions compacted");
+    let links = link::link_numbered(&batch, &ids);
+    drop(ids);
 
     progress.step("checking rules");
     let ctx = Context {
@@ -133,6 +137,10 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         wellness: &wellness,
     };
     let findings = rules::run_all(&ctx);
+    // what only the rules read goes before the outputs are built, to keep the peak down
+    drop(links);
+    batch.sessions = Vec::new();
+    batch.sessions_text = Default::default();
     progress.step("holding");
     let holding = hold::decide(&batch, &findings, args.hold, &claims_table.file_name);
 
@@ -205,7 +213,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     }
     let held_claims = summary["claims"]["held"].as_u64().unwrap_or(0);
     // the process ends here: freeing millions of rows one by one would only cost time
-    std::mem::forget((batch, links, findings, holding, claims_table));
+    std::mem::forget((batch, findings, holding, claims_table));
     Ok(if args.fail_on_hold && held_claims > 0 {
         1
     } else {
