@@ -226,13 +226,14 @@ fn group_by_hash<K: Ord + Send>(
             let mut items: Group = run.iter().map(|(_, i)| *i).collect();
             if items.len() > 1 && items.iter().any(|&i| key(i) != key(items[0])) {
                 items.sort_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
-                let split: Vec<(u64, Group)> = items
+                let split: SmallVec<[(u64, Group); 1]> = items
                     .chunk_by(|&a, &b| key(a) == key(b))
                     .map(|g| (h, g.iter().copied().collect()))
                     .collect();
                 return split;
             }
-            vec![(h, items)]
+            // one group: no allocation beyond the group itself
+            smallvec::smallvec![(h, items)]
         })
         .collect();
     groups.into_iter().unzip()
