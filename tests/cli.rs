@@ -4,34 +4,22 @@ mod common;
 
 use std::path::Path;
 
-use common::{bin, repo, scratch, scrub};
+use common::{bin, repo, scratch, scrub, scrub_ok};
 
 const OUTPUTS: [&str; 4] = ["rejections.csv", "clean.csv", "held.csv", "malformed.csv"];
 
-/// A small batch written into `dir`: one clean claim and one held claim.
+/// A small batch written into `dir`: the SPEC example (clean) and a patient without documents (held).
 fn small_batch(dir: &Path) {
-    std::fs::write(
-        dir.join("claims.csv"),
-        "claim_id,line_no,patient_id,payer_type,rendering_npi,referring_npi,rx_id,service_date,cpt,modifiers,units,charge,diagnosis_codes\n\
-         C-1001,1,P-77,workers_comp,1234567893,1999999992,RX-55,2025-03-10,97140,,2,90.00,S13.4XXA\n\
+    common::write_batch(
+        dir,
+        "C-1001,1,P-77,workers_comp,1234567893,1999999992,RX-55,2025-03-10,97140,,2,90.00,S13.4XXA\n\
          C-1001,2,P-77,workers_comp,1234567893,1999999992,RX-55,2025-03-10,97124,,1,40.00,S13.4XXA;M54.2\n\
          C-1002,1,P-78,commercial,1234567893,,,2025-03-10,97124,,1,40.00,M54.50\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("sessions.csv"),
-        "session_id,patient_id,therapist_npi,service_date,cpt,minutes,modality,pressure\n\
-         S-9001,P-77,1234567893,2025-03-10,97140,25,myofascial,\n\
+        "S-9001,P-77,1234567893,2025-03-10,97140,25,myofascial,\n\
          S-9001,P-77,1234567893,2025-03-10,97124,15,swedish,light\n\
          S-9002,P-78,1234567893,2025-03-10,97124,15,swedish,\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("prescriptions.csv"),
-        "rx_id,patient_id,prescriber_npi,document_type,diagnosis_codes,authorized_sessions,start_date,end_date,frequency_per_week,allowed_cpt,required_modality,max_pressure,sessions_used\n\
-         RX-55,P-77,1999999992,prescription,S13.4XXA;M54.2,12,2025-02-15,2025-05-15,2,97124;97140,,,3\n",
-    )
-    .unwrap();
+        "RX-55,P-77,1999999992,prescription,S13.4XXA;M54.2,12,2025-02-15,2025-05-15,2,97124;97140,,,3\n",
+    );
 }
 
 #[test]
@@ -39,13 +27,7 @@ fn spec_example_is_clean_and_a_patient_without_documents_is_held() {
     let input = scratch("cli-small-in");
     small_batch(&input);
     let out = scratch("cli-small-out");
-    let o = scrub(&input, &out, &[]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    scrub_ok(&input, &out, &[]);
     let clean = std::fs::read_to_string(out.join("clean.csv")).unwrap();
     assert_eq!(clean.lines().count(), 3, "{clean}");
     let held = std::fs::read_to_string(out.join("held.csv")).unwrap();
@@ -148,16 +130,10 @@ fn rerun_and_thread_count_give_byte_identical_outputs() {
         .iter()
         .map(|(threads, name)| {
             let out = scratch(name);
-            let o = scrub(
+            scrub_ok(
                 &demo,
                 &out,
                 &["--threads", threads, "--mue", mue.to_str().unwrap()],
-            );
-            assert_eq!(
-                o.status.code(),
-                Some(0),
-                "{}",
-                String::from_utf8_lossy(&o.stderr)
             );
             out
         })
@@ -204,13 +180,7 @@ fn gzip_and_parquet_inputs_give_the_same_findings_as_csv() {
             "{}-out",
             dir.file_name().unwrap().to_string_lossy()
         ));
-        let o = scrub(dir, &out, &[]);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        scrub_ok(dir, &out, &[]);
         for name in ["rejections.csv", "clean.csv", "held.csv"] {
             assert_eq!(
                 std::fs::read_to_string(out.join(name)).unwrap(),
@@ -228,13 +198,7 @@ fn parquet_outputs_hold_the_same_rows() {
     let input = scratch("cli-pqout-in");
     small_batch(&input);
     let out = scratch("cli-pqout-out");
-    let o = scrub(&input, &out, &["--format", "parquet"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    scrub_ok(&input, &out, &["--format", "parquet"]);
     let df = ParquetReader::new(std::fs::File::open(out.join("held.parquet")).unwrap())
         .finish()
         .unwrap();
@@ -278,26 +242,14 @@ fn rules_and_policy_commands_print_the_catalogue_and_a_usable_policy() {
 
 /// A one-line batch on a date of FY2027 (2026-10-15), no built-in code set covers it.
 fn fy2027_batch(dir: &Path, dx: &str) {
-    small_batch(dir);
-    std::fs::write(
-        dir.join("claims.csv"),
-        format!(
-            "claim_id,line_no,patient_id,payer_type,rendering_npi,referring_npi,rx_id,service_date,cpt,modifiers,units,charge,diagnosis_codes\n\
-             C-1,1,P-77,workers_comp,1234567893,1999999992,RX-56,2026-10-15,97124,,1,40.00,{dx}\n"
+    common::write_batch(
+        dir,
+        &format!(
+            "C-1,1,P-77,workers_comp,1234567893,1999999992,RX-56,2026-10-15,97124,,1,40.00,{dx}\n"
         ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("sessions.csv"),
-        "session_id,patient_id,therapist_npi,service_date,cpt,minutes,modality,pressure\nS-1,P-77,1234567893,2026-10-15,97124,15,swedish,\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("prescriptions.csv"),
-        "rx_id,patient_id,prescriber_npi,document_type,diagnosis_codes,authorized_sessions,start_date,end_date,frequency_per_week,allowed_cpt,required_modality,max_pressure,sessions_used\n\
-         RX-56,P-77,1999999992,prescription,S13.4XXA;M54.2;Q99.9,12,2026-10-01,2026-12-31,,,,,\n",
-    )
-    .unwrap();
+        "S-1,P-77,1234567893,2026-10-15,97124,15,swedish,\n",
+        "RX-56,P-77,1999999992,prescription,S13.4XXA;M54.2;Q99.9,12,2026-10-01,2026-12-31,,,,,\n",
+    );
 }
 
 fn rules_of(out: &Path) -> Vec<String> {

@@ -41,89 +41,33 @@ struct Condition {
     max_pressure: &'static str,
 }
 
+/// A condition: codes on the prescription, codes the claims bill, required modality, max pressure.
+const fn cond(
+    rx_codes: &'static [&'static str],
+    claim_codes: &'static [&'static str],
+    required_modality: &'static str,
+    max_pressure: &'static str,
+) -> Condition {
+    Condition {
+        rx_codes,
+        claim_codes,
+        required_modality,
+        max_pressure,
+    }
+}
+
+#[rustfmt::skip]
 const CONDITIONS: &[(Condition, u32)] = &[
-    (
-        Condition {
-            rx_codes: &["M54.50", "M54.59"],
-            claim_codes: &["M54.50", "M54.59"],
-            required_modality: "",
-            max_pressure: "",
-        },
-        30,
-    ),
-    (
-        Condition {
-            rx_codes: &["M54.2"],
-            claim_codes: &["M54.2"],
-            required_modality: "",
-            max_pressure: "",
-        },
-        15,
-    ),
-    (
-        Condition {
-            rx_codes: &["S13.4XXA", "M54.2"],
-            claim_codes: &["S13.4XXA", "M54.2"],
-            required_modality: "",
-            max_pressure: "",
-        },
-        10,
-    ),
+    (cond(&["M54.50", "M54.59"], &["M54.50", "M54.59"], "", ""), 30),
+    (cond(&["M54.2"], &["M54.2"], "", ""), 15),
+    (cond(&["S13.4XXA", "M54.2"], &["S13.4XXA", "M54.2"], "", ""), 10),
     // a header on the prescription matches its billable children on the claims
-    (
-        Condition {
-            rx_codes: &["M79.1"],
-            claim_codes: &["M79.10", "M79.12", "M79.18"],
-            required_modality: "",
-            max_pressure: "",
-        },
-        8,
-    ),
-    (
-        Condition {
-            rx_codes: &["M62.830", "M62.838"],
-            claim_codes: &["M62.830", "M62.838"],
-            required_modality: "",
-            max_pressure: "",
-        },
-        8,
-    ),
-    (
-        Condition {
-            rx_codes: &["M79.7"],
-            claim_codes: &["M79.7"],
-            required_modality: "",
-            max_pressure: "",
-        },
-        5,
-    ),
-    (
-        Condition {
-            rx_codes: &["Z47.1", "Z96.651"],
-            claim_codes: &["Z47.1;Z96.651"],
-            required_modality: "",
-            max_pressure: "",
-        },
-        4,
-    ),
-    (
-        Condition {
-            rx_codes: &["M54.50", "Z79.01"],
-            claim_codes: &["M54.50"],
-            required_modality: "",
-            max_pressure: "light",
-        },
-        4,
-    ),
-    (
-        Condition {
-            rx_codes: &["I97.2", "I89.0"],
-            claim_codes: &["I97.2", "I89.0"],
-            required_modality: "mld",
-            max_pressure: "light",
-        },
-        3,
-    ),
+    (cond(&["M79.1"], &["M79.10", "M79.12", "M79.18"], "", ""), 8),
+    (cond(&["M62.830", "M62.838"], &["M62.830", "M62.838"], "", ""), 8),
+    (cond(&["M79.7"], &["M79.7"], "", ""), 5),
+    (cond(&["Z47.1", "Z96.651"], &["Z47.1;Z96.651"], "", ""), 4),
+    (cond(&["M54.50", "Z79.01"], &["M54.50"], "", "light"), 4),
+    (cond(&["I97.2", "I89.0"], &["I97.2", "I89.0"], "mld", "light"), 3),
 ];
 /// Weight of a patient whose condition is a random billable M-chapter code.
 const RANDOM_CODE_WEIGHT: u32 = 13;

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::split::{messy_fields, RecordView};
+use super::split::{messy_fields, par_split_range, RecordView};
 
 pub enum Format {
     Csv,
@@ -222,7 +222,8 @@ impl RawTable {
                 first_line,
             } => {
                 let data = &bytes[..];
-                par_split_from(data, *data_start, *first_line, |go| {
+                // spans stay offsets into the whole file; the header is skipped by starting after it
+                par_split_range(data, *data_start, *first_line, |go| {
                     f(&mut |each: &mut dyn FnMut(&Rec)| {
                         go(&mut |v: &RecordView| {
                             let messy = v.messy.then(|| messy_fields(v.raw()));
@@ -279,18 +280,6 @@ impl RawTable {
             Body::Csv { .. } => Vec::new(),
         }
     }
-}
-
-/// `par_split` over `bytes[start..]`, with spans kept relative to the whole buffer.
-fn par_split_from<T: Send>(
-    bytes: &[u8],
-    start: usize,
-    first_line: u64,
-    f: impl Fn(&mut super::split::Feed) -> T + Sync,
-) -> Vec<T> {
-    // the splitter works on the whole buffer so that spans are file offsets; the header is skipped
-    // by starting at `start`
-    super::split::par_split_range(bytes, start, first_line, f)
 }
 
 /// Fields written as one CSV line, quoted where needed.

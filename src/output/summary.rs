@@ -53,32 +53,68 @@ impl Tally {
     }
 }
 
+/// How the lines' service dates met the loaded code sets, from one pass over the lines.
+struct CodeSetUse {
+    /// Lines checked against each set (by index in `CodeSets::sets`).
+    lines: Vec<usize>,
+    /// Lines no set covers, and their first and last date.
+    uncovered: usize,
+    span: Option<(Day, Day)>,
+}
+
+impl CodeSetUse {
+    fn new(f: &RunFacts) -> CodeSetUse {
+        let n = f.code_sets.sets.len();
+        let empty = || CodeSetUse {
+            lines: vec![0; n],
+            uncovered: 0,
+            span: None,
+        };
+        let merge = |mut a: CodeSetUse, b: CodeSetUse| {
+            a.lines.iter_mut().zip(&b.lines).for_each(|(x, y)| *x += y);
+            a.uncovered += b.uncovered;
+            a.span = match (a.span, b.span) {
+                (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
+                (x, y) => x.or(y),
+            };
+            a
+        };
+        f.batch
+            .lines
+            .par_iter()
+            .fold(empty, |mut u, l| {
+                let (set, covered) = f.code_sets.for_day(l.date);
+                u.lines[set] += 1;
+                if !covered {
+                    u.uncovered += 1;
+                    u.span = Some(
+                        u.span
+                            .map_or((l.date, l.date), |(a, b)| (a.min(l.date), b.max(l.date))),
+                    );
+                }
+                u
+            })
+            .reduce(empty, merge)
+    }
+}
+
 /// Rules a run could not check fully, with why (SPEC §5 last paragraph).
-pub fn not_checked(f: &RunFacts) -> Vec<(Rule, String)> {
+fn not_checked(f: &RunFacts, use_: &CodeSetUse) -> Vec<(Rule, String)> {
     let mut out = Vec::new();
     if f.mue_source.is_none() {
-        if f.policy.has_mue_overrides() {
-            out.push((Rule::UnitsOverMue, "no MUE table given (--mue): checked only for the codes the policy gives MUE values".into()));
+        let why = if f.policy.has_mue_overrides() {
+            "no MUE table given (--mue): checked only for the codes the policy gives MUE values"
         } else {
-            out.push((
-                Rule::UnitsOverMue,
-                "no MUE table given (--mue) and the policy sets no MUE values".into(),
-            ));
-        }
+            "no MUE table given (--mue) and the policy sets no MUE values"
+        };
+        out.push((Rule::UnitsOverMue, why.to_string()));
     }
-    let uncovered: Vec<Day> = f
-        .batch
-        .lines
-        .par_iter()
-        .map(|l| l.date)
-        .filter(|d| !f.code_sets.for_day(*d).1)
-        .collect();
-    if let (Some(min), Some(max)) = (uncovered.iter().min(), uncovered.iter().max()) {
+    if let Some((min, max)) = use_.span {
         let why = format!(
             "{} lines dated {} to {} have no loaded ICD-10-CM code set; they were checked against the nearest set (load the year with --icd10)",
-            uncovered.len(),
-            iso(*min),
-            iso(*max)
+            use_.uncovered,
+            iso(min),
+            iso(max)
         );
         out.push((Rule::DxUnknown, why.clone()));
         out.push((Rule::DxNotBillable, why));
@@ -177,22 +213,7 @@ pub fn build(f: &RunFacts) -> Value {
         .filter(|m| m.file == f.claims_file)
         .count();
     let claims_read = batch.rows_read[0];
-    let n_sets = f.code_sets.sets.len();
-    let used: Vec<usize> = batch
-        .lines
-        .par_iter()
-        .fold(
-            || vec![0usize; n_sets],
-            |mut v, l| {
-                v[f.code_sets.for_day(l.date).0] += 1;
-                v
-            },
-        )
-        .reduce(
-            || vec![0usize; n_sets],
-            |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect(),
-        );
-    let sets_used: BTreeMap<usize, usize> = used.into_iter().enumerate().collect();
+    let use_ = CodeSetUse::new(f);
     let code_sets: Vec<Value> = f
         .code_sets
         .sets
@@ -203,11 +224,11 @@ pub fn build(f: &RunFacts) -> Value {
                 "fiscal_year": s.fiscal_year,
                 "source": s.source,
                 "codes": s.len(),
-                "lines_checked": sets_used.get(&i).copied().unwrap_or(0),
+                "lines_checked": use_.lines[i],
             })
         })
         .collect();
-    let not_checked: Vec<Value> = not_checked(f)
+    let not_checked: Vec<Value> = not_checked(f, &use_)
         .into_iter()
         .map(|(r, why)| json!({"rule": r.id(), "reason": why}))
         .collect();

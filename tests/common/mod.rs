@@ -29,6 +29,33 @@ pub fn scrub(input: &Path, out: &Path, extra: &[&str]) -> Output {
         .expect("run claimscrub")
 }
 
+/// `scrub` that must succeed: exit 0, else the test fails showing stderr.
+pub fn scrub_ok(input: &Path, out: &Path, extra: &[&str]) {
+    let o = scrub(input, out, extra);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+pub const CLAIMS_HEADER: &str = "claim_id,line_no,patient_id,payer_type,rendering_npi,referring_npi,rx_id,service_date,cpt,modifiers,units,charge,diagnosis_codes";
+pub const SESSIONS_HEADER: &str =
+    "session_id,patient_id,therapist_npi,service_date,cpt,minutes,modality,pressure";
+pub const PRESCRIPTIONS_HEADER: &str = "rx_id,patient_id,prescriber_npi,document_type,diagnosis_codes,authorized_sessions,start_date,end_date,frequency_per_week,allowed_cpt,required_modality,max_pressure,sessions_used";
+
+/// The three inputs in `dir`: the SPEC §2 header of each file, then the rows given (one per line).
+pub fn write_batch(dir: &Path, claims: &str, sessions: &str, prescriptions: &str) {
+    for (name, header, rows) in [
+        ("claims.csv", CLAIMS_HEADER, claims),
+        ("sessions.csv", SESSIONS_HEADER, sessions),
+        ("prescriptions.csv", PRESCRIPTIONS_HEADER, prescriptions),
+    ] {
+        std::fs::write(dir.join(name), format!("{header}\n{rows}")).unwrap();
+    }
+}
+
 pub fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
