@@ -3,9 +3,8 @@
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::model::Batch;
+use crate::ledger::Ledger;
 use crate::rules::catalogue::{Rule, CATALOGUE};
-use crate::rules::Finding;
 
 pub const MALFORMED_LINE: &str = "MALFORMED_LINE";
 
@@ -34,11 +33,11 @@ pub struct Holding {
     pub malformed_only_claims: usize,
 }
 
-pub fn decide(batch: &Batch, findings: &[Finding], mode: HoldMode, claims_file: &str) -> Holding {
-    let lines = &batch.lines;
+pub fn decide(ledger: &Ledger, mode: HoldMode, claims_file: &str) -> Holding {
+    let (lines, batch) = (&ledger.lines, ledger);
     // reject rules of each line as a bit set (24 rules fit in a u32)
     let mut line_rules = vec![0u32; lines.len()];
-    for f in findings.iter().filter(|f| f.rule.is_reject()) {
+    for f in ledger.findings.iter().filter(|f| f.rule.is_reject()) {
         line_rules[f.line as usize] |= 1 << f.rule as u32;
     }
     // claims numbered by group (their order does not matter: only their rules and counts do)

@@ -5,6 +5,7 @@ pub mod commands;
 pub mod generate;
 pub mod hold;
 pub mod input;
+pub mod ledger;
 pub mod link;
 pub mod model;
 pub mod output;

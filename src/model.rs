@@ -219,7 +219,7 @@ impl Batch {
                 }
             });
         self.sessions_text = Texts {
-            raw: Vec::new(),
+            raw: Default::default(),
             arena,
         };
     }

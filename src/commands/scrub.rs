@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::ScrubArgs;
 use crate::hold;
 use crate::input::{self, table::Format, InputPaths};
+use crate::ledger::Ledger;
 use crate::link;
 use crate::output::{summary, tables, Staging};
 use crate::reference::icd10::{wellness_prefixes, CodeSets};
@@ -55,6 +56,10 @@ fn resolve(name: &str, flag: &Option<PathBuf>, dir: &Option<PathBuf>) -> Result<
     }
 }
 
+/// Input bytes a part of the batch may hold by default: the parsed rows and links of a part take
+/// about twice its text, so a part stays near 1 GB however large the batch.
+const PART_BYTES: u64 = 512 << 20;
+
 struct Progress(Option<ProgressBar>);
 
 impl Progress {
@@ -69,6 +74,13 @@ impl Progress {
             pb.enable_steady_tick(Duration::from_millis(120));
             pb
         }))
+    }
+
+    /// Room for `n` more steps (a batch in parts reads, links and checks each part).
+    fn add(&self, n: u64) {
+        if let Some(pb) = &self.0 {
+            pb.inc_length(n.saturating_sub(3));
+        }
     }
 
     fn step(&self, msg: &'static str) {
@@ -118,64 +130,20 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     let wellness = wellness_prefixes();
 
     progress.step("reading inputs");
-    let (mut batch, claims_table) = input::read_batch(&paths, &policy)?;
-
-    progress.step("linking");
-    let ids = link::Ids::new(&batch);
-    batch.compact_sessions();
-    crate::timing("sessions compacted");
-    let links = link::link_numbered(&batch, &ids);
-    drop(ids);
-
-    progress.step("checking rules");
-    let ctx = Context {
-        batch: &batch,
-        links: &links,
-        policy: &policy,
-        code_sets: &code_sets,
-        mue: mue.as_ref(),
-        wellness: &wellness,
+    let tables = input::open(&paths)?;
+    let parts = match args.parts {
+        Some(0) => bail!("--parts 0: give at least 1"),
+        Some(n) => n,
+        None => tables.size().div_ceil(PART_BYTES).max(1) as usize,
     };
-    let findings = rules::run_all(&ctx);
-    // what only the rules read goes before the outputs are built, to keep the peak down
-    drop(links);
-    batch.sessions = Vec::new();
-    batch.sessions_text = Default::default();
-    progress.step("holding");
-    let holding = hold::decide(&batch, &findings, args.hold, &claims_table.file_name);
-
-    progress.step("writing outputs");
-    let ext = args.format.ext();
-    let names: Vec<String> = ["rejections", "clean", "held", "malformed"]
-        .iter()
-        .map(|n| format!("{n}.{ext}"))
-        .chain(["summary.json".to_string()])
-        .collect();
-    let staging = Staging::new(&args.out)?;
-    let (a, b) = rayon::join(
-        || {
-            tables::write_rejections(
-                &batch,
-                &findings,
-                &policy,
-                args.format,
-                &staging.path(&names[0]),
-            )
-        },
-        || {
-            tables::write_clean_held(
-                &claims_table,
-                &batch,
-                &holding.decisions,
-                args.format,
-                &staging.path(&names[1]),
-                &staging.path(&names[2]),
-            )?;
-            tables::write_malformed(&batch, args.format, &staging.path(&names[3]))
-        },
-    );
-    a?;
-    b?;
+    let index = if parts > 1 {
+        progress.add(3 * parts as u64);
+        let index = tables.index(parts)?;
+        crate::timing("records assigned to parts");
+        Some(index)
+    } else {
+        None
+    };
     let file_name = |p: &Path| {
         p.file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -186,9 +154,65 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         file_name(&paths.sessions),
         file_name(&paths.prescriptions),
     ];
+    let mut ledger = Ledger::new(tables.claims.shared_bytes());
+    for part in 0..parts {
+        if part > 0 {
+            progress.step("reading inputs");
+        }
+        let mut batch = input::read_part(&tables, index.as_ref(), part, &policy)?;
+        progress.step("linking");
+        let ids = link::Ids::new(&batch);
+        batch.compact_sessions();
+        crate::timing("sessions compacted");
+        let links = link::link_numbered(&batch, &ids);
+        drop(ids);
+        progress.step("checking rules");
+        let ctx = Context {
+            batch: &batch,
+            links: &links,
+            policy: &policy,
+            code_sets: &code_sets,
+            mue: mue.as_ref(),
+            wellness: &wellness,
+        };
+        let findings = rules::run_all(&ctx);
+        drop(links);
+        ledger.add(batch, findings);
+        crate::timing("part done");
+    }
+    drop(index);
+    ledger.finish([&input_files[0], &input_files[1], &input_files[2]]);
+    let claims_table = tables.claims;
+    drop((tables.sessions, tables.prescriptions));
+    progress.step("holding");
+    let holding = hold::decide(&ledger, args.hold, &claims_table.file_name);
+
+    progress.step("writing outputs");
+    let ext = args.format.ext();
+    let names: Vec<String> = ["rejections", "clean", "held", "malformed"]
+        .iter()
+        .map(|n| format!("{n}.{ext}"))
+        .chain(["summary.json".to_string()])
+        .collect();
+    let staging = Staging::new(&args.out)?;
+    let (a, b) = rayon::join(
+        || tables::write_rejections(&ledger, &policy, args.format, &staging.path(&names[0])),
+        || {
+            tables::write_clean_held(
+                &claims_table,
+                &ledger,
+                &holding.decisions,
+                args.format,
+                &staging.path(&names[1]),
+                &staging.path(&names[2]),
+            )?;
+            tables::write_malformed(&ledger, args.format, &staging.path(&names[3]))
+        },
+    );
+    a?;
+    b?;
     let facts = summary::RunFacts {
-        batch: &batch,
-        findings: &findings,
+        ledger: &ledger,
         holding: &holding,
         policy: &policy,
         code_sets: &code_sets,
@@ -213,7 +237,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     }
     let held_claims = summary["claims"]["held"].as_u64().unwrap_or(0);
     // the process ends here: freeing millions of rows one by one would only cost time
-    std::mem::forget((batch, findings, holding, claims_table));
+    std::mem::forget((ledger, holding, claims_table));
     Ok(if args.fail_on_hold && held_claims > 0 {
         1
     } else {

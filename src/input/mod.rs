@@ -16,7 +16,7 @@ use crate::model::{
     Batch, ClaimLine, Code, Document, DocumentType, Malformed, Modality, Pressure, SessionRow,
 };
 use crate::reference::policy::Policy;
-use table::{RawTable, Rec};
+use table::{PartIndex, RawTable, Rec};
 use text::{TextBuilder, Texts};
 use values::{parse_charge, parse_date, parse_int, parse_non_negative};
 
@@ -245,13 +245,14 @@ type ReadRows<T> = (Vec<T>, Vec<u8>, Vec<Malformed>, usize);
 /// Read one file, in parallel chunks, turning each record into `T` or a malformed row.
 fn read_table<T: Send + Rebase>(
     table: &RawTable,
+    part: Option<(&PartIndex, usize)>,
     spec: &'static [(&'static str, bool)],
     key_column: Option<usize>,
     build: impl Fn(&mut Row, &mut TextBuilder, &Rec) -> Option<T> + Sync,
 ) -> Result<ReadRows<T>> {
     let cols = Columns::map(table, spec)?;
     let raw = table.bytes();
-    let parts: Vec<Part<T>> = table.par_records(|go| {
+    let parts: Vec<Part<T>> = table.par_records(part, |go| {
         let mut part = Part {
             rows: Vec::new(),
             arena: Vec::new(),
@@ -319,8 +320,12 @@ fn read_table<T: Send + Rebase>(
     Ok((rows, arena, malformed, records))
 }
 
-fn claims(table: &RawTable, policy: &Policy) -> Result<ReadRows<ClaimLine>> {
-    read_table(table, CLAIMS, Some(0), |r, t, rec| {
+fn claims(
+    table: &RawTable,
+    part: Option<(&PartIndex, usize)>,
+    policy: &Policy,
+) -> Result<ReadRows<ClaimLine>> {
+    read_table(table, part, CLAIMS, Some(0), |r, t, rec| {
         let claim_id = r.req(0);
         let line_no = r.req(1);
         let line_no = r.parse(1, &line_no, |s| {
@@ -370,8 +375,8 @@ fn claims(table: &RawTable, policy: &Policy) -> Result<ReadRows<ClaimLine>> {
     })
 }
 
-fn sessions(table: &RawTable) -> Result<ReadRows<SessionRow>> {
-    read_table(table, SESSIONS, None, |r, t, _| {
+fn sessions(table: &RawTable, part: Option<(&PartIndex, usize)>) -> Result<ReadRows<SessionRow>> {
+    read_table(table, part, SESSIONS, None, |r, t, _| {
         let session_id = r.req(0);
         let patient_id = r.req(1);
         r.req(2);
@@ -396,66 +401,70 @@ fn sessions(table: &RawTable) -> Result<ReadRows<SessionRow>> {
     })
 }
 
-fn documents(table: &RawTable) -> Result<(Vec<Document>, Vec<Malformed>, usize)> {
-    let (read, _, mut malformed, rows) = read_table(table, PRESCRIPTIONS, None, |r, _, rec| {
-        let rx_id = r.req(0);
-        let patient_id = r.req(1);
-        r.req(2);
-        let doc_type = r.req(3);
-        let doc_type = r.enumeration(
-            3,
-            &doc_type,
-            DocumentType::parse,
-            "prescription, referral or recommendation",
-        );
-        let dx = r.req(4);
-        let diagnosis_keys: smallvec::SmallVec<[Code; 2]> =
-            values::codes(&dx).map(|c| values::icd_key(&c)).collect();
-        if !dx.is_empty() && diagnosis_keys.is_empty() {
-            r.errors.push("diagnosis_codes names no code".into());
-        }
-        let authorized = if doc_type == Some(DocumentType::Prescription) {
-            r.req(5)
-        } else {
-            r.opt(5)
-        };
-        let authorized_sessions = r.parse(5, &authorized, parse_non_negative);
-        let start = r.req(6);
-        let start = r.parse(6, &start, parse_date);
-        let end = r.req(7);
-        let end = r.parse(7, &end, parse_date);
-        let freq = r.opt(8);
-        let frequency_per_week = r.parse(8, &freq, parse_non_negative);
-        let mut allowed_cpt: smallvec::SmallVec<[Code; 2]> = values::codes(&r.opt(9)).collect();
-        if allowed_cpt.is_empty() {
-            allowed_cpt = smallvec::smallvec!["97124".into(), "97140".into()];
-        }
-        let modality = r.opt(10);
-        let required_modality = r.enumeration(10, &modality, Modality::parse, MODALITIES);
-        let pressure = r.opt(11);
-        let max_pressure = r.enumeration(11, &pressure, Pressure::parse, PRESSURES);
-        let used = r.opt(12);
-        let sessions_used = r.parse(12, &used, parse_non_negative).unwrap_or(0);
-        let doc = Document {
-            rx_id: Code::from(&*rx_id),
-            patient_id: Code::from(&*patient_id),
-            document_type: doc_type?,
-            diagnosis_keys,
-            authorized_sessions,
-            start: start?,
-            end: end?,
-            frequency_per_week,
-            allowed_cpt,
-            required_modality,
-            max_pressure,
-            sessions_used,
-        };
-        Some(ReadDocument {
-            doc,
-            line: rec.line,
-            span: rec.span,
-        })
-    })?;
+fn documents(
+    table: &RawTable,
+    part: Option<(&PartIndex, usize)>,
+) -> Result<(Vec<Document>, Vec<Malformed>, usize)> {
+    let (read, _, mut malformed, rows) =
+        read_table(table, part, PRESCRIPTIONS, None, |r, _, rec| {
+            let rx_id = r.req(0);
+            let patient_id = r.req(1);
+            r.req(2);
+            let doc_type = r.req(3);
+            let doc_type = r.enumeration(
+                3,
+                &doc_type,
+                DocumentType::parse,
+                "prescription, referral or recommendation",
+            );
+            let dx = r.req(4);
+            let diagnosis_keys: smallvec::SmallVec<[Code; 2]> =
+                values::codes(&dx).map(|c| values::icd_key(&c)).collect();
+            if !dx.is_empty() && diagnosis_keys.is_empty() {
+                r.errors.push("diagnosis_codes names no code".into());
+            }
+            let authorized = if doc_type == Some(DocumentType::Prescription) {
+                r.req(5)
+            } else {
+                r.opt(5)
+            };
+            let authorized_sessions = r.parse(5, &authorized, parse_non_negative);
+            let start = r.req(6);
+            let start = r.parse(6, &start, parse_date);
+            let end = r.req(7);
+            let end = r.parse(7, &end, parse_date);
+            let freq = r.opt(8);
+            let frequency_per_week = r.parse(8, &freq, parse_non_negative);
+            let mut allowed_cpt: smallvec::SmallVec<[Code; 2]> = values::codes(&r.opt(9)).collect();
+            if allowed_cpt.is_empty() {
+                allowed_cpt = smallvec::smallvec!["97124".into(), "97140".into()];
+            }
+            let modality = r.opt(10);
+            let required_modality = r.enumeration(10, &modality, Modality::parse, MODALITIES);
+            let pressure = r.opt(11);
+            let max_pressure = r.enumeration(11, &pressure, Pressure::parse, PRESSURES);
+            let used = r.opt(12);
+            let sessions_used = r.parse(12, &used, parse_non_negative).unwrap_or(0);
+            let doc = Document {
+                rx_id: Code::from(&*rx_id),
+                patient_id: Code::from(&*patient_id),
+                document_type: doc_type?,
+                diagnosis_keys,
+                authorized_sessions,
+                start: start?,
+                end: end?,
+                frequency_per_week,
+                allowed_cpt,
+                required_modality,
+                max_pressure,
+                sessions_used,
+            };
+            Some(ReadDocument {
+                doc,
+                line: rec.line,
+                span: rec.span,
+            })
+        })?;
     // a second row with the same patient_id and rx_id is malformed; the first one is used
     let mut seen: rustc_hash::FxHashMap<(&str, &str), u64> = rustc_hash::FxHashMap::default();
     let repeats: Vec<Option<u64>> = read
@@ -488,8 +497,15 @@ fn documents(table: &RawTable) -> Result<(Vec<Document>, Vec<Malformed>, usize)>
     Ok((docs, malformed, rows))
 }
 
-/// Read and check the three files. Column problems stop the run; row problems become malformed rows.
-pub fn read_batch(paths: &InputPaths, policy: &Policy) -> Result<(Batch, RawTable)> {
+/// The three input files, opened and their headers checked.
+pub struct Tables {
+    pub claims: RawTable,
+    pub sessions: RawTable,
+    pub prescriptions: RawTable,
+}
+
+/// Open the three files. Column problems stop the run; rows are read part by part later.
+pub fn open(paths: &InputPaths) -> Result<Tables> {
     let ((c, s), p) = rayon::join(
         || {
             rayon::join(
@@ -499,44 +515,98 @@ pub fn read_batch(paths: &InputPaths, policy: &Policy) -> Result<(Batch, RawTabl
         },
         || RawTable::read(&paths.prescriptions),
     );
-    let (mut claims_table, mut sessions_table, rx_table) = (c?, s?, p?);
+    let tables = Tables {
+        claims: c?,
+        sessions: s?,
+        prescriptions: p?,
+    };
     // every header is checked before any row, so a missing column stops the run at once
-    Columns::map(&claims_table, CLAIMS)?;
-    Columns::map(&sessions_table, SESSIONS)?;
-    Columns::map(&rx_table, PRESCRIPTIONS)?;
-    crate::timing("files read");
-    let (lines, arena1, mut malformed, n1) = claims(&claims_table, policy)?;
+    Columns::map(&tables.claims, CLAIMS)?;
+    Columns::map(&tables.sessions, SESSIONS)?;
+    Columns::map(&tables.prescriptions, PRESCRIPTIONS)?;
+    crate::timing("files opened");
+    Ok(tables)
+}
+
+/// Where each input's records go when a batch is scrubbed in parts.
+pub struct BatchIndex {
+    pub parts: usize,
+    tables: [PartIndex; 3],
+}
+
+impl BatchIndex {
+    /// Records of each input in each part.
+    pub fn sizes(&self) -> [Vec<usize>; 3] {
+        [0, 1, 2].map(|i| self.tables[i].sizes())
+    }
+}
+
+impl Tables {
+    /// Cut the batch into `parts` by patient: every rule reads only one patient's lines, sessions
+    /// and documents, so scrubbing the parts one after another finds exactly what one pass would.
+    pub fn index(&self, parts: usize) -> Result<BatchIndex> {
+        let by_patient = |t: &RawTable, spec: &[(&str, bool)]| -> Result<PartIndex> {
+            let cols = Columns::map(t, spec)?;
+            let at = spec.iter().position(|(n, _)| *n == "patient_id");
+            let key = at
+                .and_then(|i| cols.index[i])
+                .expect("patient_id is required");
+            Ok(t.index(key, cols.width, parts))
+        };
+        let (c, (s, p)) = rayon::join(
+            || by_patient(&self.claims, CLAIMS),
+            || {
+                rayon::join(
+                    || by_patient(&self.sessions, SESSIONS),
+                    || by_patient(&self.prescriptions, PRESCRIPTIONS),
+                )
+            },
+        );
+        Ok(BatchIndex {
+            parts,
+            tables: [c?, s?, p?],
+        })
+    }
+
+    /// Bytes of input, to choose how many parts a batch needs.
+    pub fn size(&self) -> u64 {
+        [&self.claims, &self.sessions, &self.prescriptions]
+            .iter()
+            .map(|t| t.size())
+            .sum()
+    }
+}
+
+/// Read part `part` of the batch (all of it when `index` is `None`): its rows checked, malformed
+/// rows split off.
+pub fn read_part(
+    tables: &Tables,
+    index: Option<&BatchIndex>,
+    part: usize,
+    policy: &Policy,
+) -> Result<Batch> {
+    let sel = |i: usize| index.map(|x| (&x.tables[i], part));
+    let (lines, arena1, mut malformed, n1) = claims(&tables.claims, sel(0), policy)?;
     crate::timing("claims parsed");
-    let (sessions, arena2, m2, n2) = sessions(&sessions_table)?;
+    let (sessions, arena2, m2, n2) = sessions(&tables.sessions, sel(1))?;
     crate::timing("sessions parsed");
-    let (documents, m3, n3) = documents(&rx_table)?;
+    let (documents, m3, n3) = documents(&tables.prescriptions, sel(2))?;
     crate::timing("prescriptions parsed");
     malformed.extend(m2);
     malformed.extend(m3);
-    let claims_text = Texts {
-        raw: take_bytes(&mut claims_table),
-        arena: arena1,
-    };
-    let sessions_text = Texts {
-        raw: take_bytes(&mut sessions_table),
-        arena: arena2,
-    };
-    let batch = Batch {
+    Ok(Batch {
         lines,
-        claims_text,
+        claims_text: Texts {
+            raw: tables.claims.shared_bytes(),
+            arena: arena1,
+        },
         sessions,
-        sessions_text,
+        sessions_text: Texts {
+            raw: tables.sessions.shared_bytes(),
+            arena: arena2,
+        },
         documents,
         malformed,
         rows_read: [n1, n2, n3],
-    };
-    Ok((batch, claims_table))
-}
-
-/// Move a CSV table's bytes out (the batch's texts point into them).
-fn take_bytes(table: &mut RawTable) -> Vec<u8> {
-    match &mut table.body {
-        table::Body::Csv { bytes, .. } => std::mem::take(bytes),
-        table::Body::Frame { .. } => Vec::new(),
-    }
+    })
 }

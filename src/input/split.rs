@@ -68,7 +68,28 @@ pub fn par_split_range<T: Send>(
     first_line: u64,
     f: impl Fn(&mut Feed) -> T + Sync,
 ) -> Vec<T> {
-    let pieces = (rayon::current_num_threads() * 8).max(1);
+    par_split_chunks(data, start, first_line, |_, go| f(go)).1
+}
+
+/// A piece of a file that holds whole records: `data[start..end]`, its first byte on `line`.
+#[derive(Clone, Copy, Debug)]
+pub struct Chunk {
+    pub start: usize,
+    pub end: usize,
+    pub line: u64,
+}
+
+/// As `par_split_range`, telling `f` which chunk it splits; the chunks come back too.
+pub fn par_split_chunks<T: Send>(
+    data: &[u8],
+    start: usize,
+    first_line: u64,
+    f: impl Fn(&Chunk, &mut Feed) -> T + Sync,
+) -> (Vec<Chunk>, Vec<T>) {
+    // at most ~1 GB a chunk, so that a record's place in its chunk fits in 32 bits
+    let pieces = (rayon::current_num_threads() * 8)
+        .max((data.len() - start) >> 30)
+        .max(1);
     let bounds: Vec<usize> = if data.len() - start < (1 << 20) {
         vec![start, data.len()]
     } else {
@@ -78,22 +99,39 @@ pub fn par_split_range<T: Send>(
             .collect()
     };
     let lines = line_starts(data, &bounds, first_line);
-    let run = |i: usize| -> (T, bool) {
-        let (a, b) = (bounds[i], bounds[i + 1]);
+    let chunks: Vec<Chunk> = (0..bounds.len() - 1)
+        .map(|i| Chunk {
+            start: bounds[i],
+            end: bounds[i + 1],
+            line: lines[i],
+        })
+        .collect();
+    let run = |c: &Chunk| -> (T, bool) {
         let mut clean_end = true;
-        let out = f(&mut |each: &mut dyn FnMut(&RecordView)| {
-            clean_end = split_range(data, a, b, lines[i], each);
+        let out = f(c, &mut |each: &mut dyn FnMut(&RecordView)| {
+            clean_end = split_range(data, c.start, c.end, c.line, each);
         });
         (out, clean_end)
     };
-    let results: Vec<(T, bool)> = (0..bounds.len() - 1).into_par_iter().map(run).collect();
-    if results.iter().all(|(_, ok)| *ok) || bounds.len() == 2 {
-        return results.into_iter().map(|(t, _)| t).collect();
+    let results: Vec<(T, bool)> = chunks.par_iter().map(run).collect();
+    if results.iter().all(|(_, ok)| *ok) || chunks.len() == 1 {
+        return (chunks, results.into_iter().map(|(t, _)| t).collect());
     }
     // a cut fell inside a quoted field: do it again in one piece
-    vec![f(&mut |each: &mut dyn FnMut(&RecordView)| {
+    let whole = Chunk {
+        start,
+        end: data.len(),
+        line: first_line,
+    };
+    let out = f(&whole, &mut |each: &mut dyn FnMut(&RecordView)| {
         split_range(data, start, data.len(), first_line, each);
-    })]
+    });
+    (vec![whole], vec![out])
+}
+
+/// The one record that starts at `at` (on line `line`) in a chunk ending at `end`.
+pub fn split_one(data: &[u8], at: usize, end: usize, line: u64, each: &mut dyn FnMut(&RecordView)) {
+    split_records(data, at, end, line, 1, each);
 }
 
 /// Cut points at record boundaries, by the parity of the quotes before them.
@@ -165,7 +203,20 @@ fn split_range(
     first_line: u64,
     each: &mut dyn FnMut(&RecordView),
 ) -> bool {
+    split_records(data, a, b, first_line, usize::MAX, each)
+}
+
+/// As `split_range`, stopping after `max` records.
+fn split_records(
+    data: &[u8],
+    a: usize,
+    b: usize,
+    first_line: u64,
+    max: usize,
+    each: &mut dyn FnMut(&RecordView),
+) -> bool {
     let bytes = &data[..b];
+    let mut count = 0usize;
     let mut fields: Vec<Span> = Vec::with_capacity(32);
     let (mut pos, mut line) = (a, first_line);
     while pos < b {
@@ -294,6 +345,10 @@ fn split_range(
             fields: &fields,
             messy,
         });
+        count += 1;
+        if count == max {
+            break;
+        }
     }
     true
 }

@@ -8,7 +8,10 @@ use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::split::{messy_fields, par_split_range, RecordView};
+use std::sync::Arc;
+
+use super::split::{messy_fields, par_split_chunks, split_one, Chunk, RecordView};
+use super::text::FileBytes;
 
 pub enum Format {
     Csv,
@@ -34,7 +37,7 @@ impl Format {
 pub enum Body {
     /// The whole (decompressed) file.
     Csv {
-        bytes: Vec<u8>,
+        bytes: Arc<FileBytes>,
         data_start: usize,
         first_line: u64,
     },
@@ -109,8 +112,18 @@ impl RawTable {
         })?;
         match format {
             Format::Csv => {
-                let bytes = std::fs::read(path)
+                let f = std::fs::File::open(path)
                     .with_context(|| format!("{}: cannot read file", path.display()))?;
+                let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                let bytes = if len == 0 {
+                    FileBytes::Owned(Vec::new())
+                } else {
+                    // SAFETY: the map is read-only; claimscrub's inputs are exports that nothing
+                    // writes while a scrub reads them (a file changed underneath would be misread)
+                    let map = unsafe { memmap2::Mmap::map(&f) }
+                        .with_context(|| format!("{}: cannot read file", path.display()))?;
+                    FileBytes::Mapped(map)
+                };
                 RawTable::from_csv(path, file_name, bytes)
             }
             Format::CsvGz => {
@@ -120,20 +133,23 @@ impl RawTable {
                 flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f))
                     .read_to_end(&mut bytes)
                     .with_context(|| format!("{}: not a readable gzip file", path.display()))?;
-                RawTable::from_csv(path, file_name, bytes)
+                RawTable::from_csv(path, file_name, FileBytes::Owned(bytes))
             }
             Format::Parquet => RawTable::from_parquet(path, file_name),
         }
     }
 
-    fn from_csv(path: &Path, file_name: String, mut bytes: Vec<u8>) -> Result<RawTable> {
-        if bytes.starts_with(b"\xEF\xBB\xBF") {
-            bytes.drain(..3);
-        }
+    fn from_csv(path: &Path, file_name: String, bytes: FileBytes) -> Result<RawTable> {
+        // a byte-order mark is not part of the first column's name
+        let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(&bytes[..]);
+            .from_reader(&bytes[bom..]);
         let mut header = csv::ByteRecord::new();
         if !rdr
             .read_byte_record(&mut header)
@@ -149,13 +165,13 @@ impl RawTable {
                 format!("{}: line 1: the header is not valid UTF-8", path.display())
             })?;
         let pos = rdr.position();
-        let (data_start, first_line) = (pos.byte() as usize, pos.line());
+        let (data_start, first_line) = (bom + pos.byte() as usize, pos.line());
         Ok(RawTable {
             path: path.into(),
             file_name,
             headers,
             body: Body::Csv {
-                bytes,
+                bytes: Arc::new(bytes),
                 data_start,
                 first_line,
             },
@@ -210,55 +226,130 @@ impl RawTable {
         }
     }
 
-    /// Give each chunk of records, in parallel, to `f`; results in file order.
+    /// Bytes of text in the table (Parquet: estimated at 12 a value).
+    pub fn size(&self) -> u64 {
+        match &self.body {
+            Body::Csv { bytes, .. } => bytes.len() as u64,
+            Body::Frame { columns, height } => (columns.len() * height * 12) as u64,
+        }
+    }
+
+    /// The file's bytes, shared with the texts that point into them (empty for Parquet).
+    pub fn shared_bytes(&self) -> Arc<FileBytes> {
+        match &self.body {
+            Body::Csv { bytes, .. } => bytes.clone(),
+            Body::Frame { .. } => Arc::default(),
+        }
+    }
+
+    /// Give each chunk of records, in parallel, to `f`; results in file order. With `part`, only
+    /// the records the index puts in that part.
     pub fn par_records<T: Send>(
         &self,
+        part: Option<(&PartIndex, usize)>,
         f: impl Fn(&mut dyn FnMut(&mut dyn FnMut(&Rec))) -> T + Sync,
     ) -> Vec<T> {
+        match (&self.body, part) {
+            (
+                Body::Csv {
+                    bytes,
+                    data_start,
+                    first_line,
+                },
+                None,
+            ) => {
+                // spans stay offsets into the whole file; the header is skipped by starting after it
+                par_split_chunks(bytes, *data_start, *first_line, |_, go| {
+                    f(&mut |each: &mut dyn FnMut(&Rec)| go(&mut |v| csv_rec(v, each)))
+                })
+                .1
+            }
+            (Body::Csv { bytes, .. }, Some((index, p))) => index
+                .chunks
+                .par_iter()
+                .zip(&index.members)
+                .map(|(c, members)| {
+                    f(&mut |each: &mut dyn FnMut(&Rec)| {
+                        for &(at, line) in &members[p] {
+                            let at = c.start + at as usize;
+                            let line = c.line + line as u64;
+                            split_one(bytes, at, c.end, line, &mut |v| csv_rec(v, each));
+                        }
+                    })
+                })
+                .collect(),
+            (Body::Frame { columns, height }, part) => (0..height.div_ceil(FRAME_ROWS))
+                .into_par_iter()
+                .map(|c| {
+                    let rows = c * FRAME_ROWS..((c + 1) * FRAME_ROWS).min(*height);
+                    f(&mut |each: &mut dyn FnMut(&Rec)| {
+                        let mut fields: Vec<&str> = Vec::with_capacity(columns.len());
+                        let mut one = |i: usize| {
+                            fields.clear();
+                            fields.extend(columns.iter().map(|col| col.get(i).unwrap_or("")));
+                            each(&Rec {
+                                line: i as u64 + 2,
+                                span: (i, 0),
+                                view: None,
+                                messy: None,
+                                frame: Some(&fields),
+                            });
+                        };
+                        match part {
+                            None => rows.clone().for_each(&mut one),
+                            Some((index, p)) => index.members[c][p]
+                                .iter()
+                                .for_each(|&(i, _)| one(rows.start + i as usize)),
+                        }
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// Which part of `parts` each record goes to, by a hash of its value in column `key` (a record
+    /// that does not have `width` fields, or whose key cannot be read, goes to part 0: it is
+    /// malformed whatever its part).
+    pub fn index(&self, key: usize, width: usize, parts: usize) -> PartIndex {
+        let part_of = |rec: &Rec| -> usize {
+            if rec.width() != width {
+                return 0;
+            }
+            rec.get(key).map_or(0, |v| part_of_key(v.trim(), parts))
+        };
         match &self.body {
             Body::Csv {
                 bytes,
                 data_start,
                 first_line,
             } => {
-                let data = &bytes[..];
-                // spans stay offsets into the whole file; the header is skipped by starting after it
-                par_split_range(data, *data_start, *first_line, |go| {
-                    f(&mut |each: &mut dyn FnMut(&Rec)| {
-                        go(&mut |v: &RecordView| {
-                            let messy = v.messy.then(|| messy_fields(v.raw()));
-                            each(&Rec {
-                                line: v.line,
-                                span: (v.start, v.end),
-                                view: Some(v),
-                                messy,
-                                frame: None,
-                            });
-                        })
-                    })
-                })
+                let (chunks, members) =
+                    par_split_chunks(bytes, *data_start, *first_line, |c, go| {
+                        let mut members = vec![Vec::new(); parts];
+                        go(&mut |v| {
+                            csv_rec(v, &mut |rec: &Rec| {
+                                let at = (rec.span.0 - c.start) as u32;
+                                let line = (rec.line - c.line) as u32;
+                                members[part_of(rec)].push((at, line));
+                            })
+                        });
+                        members
+                    });
+                PartIndex { chunks, members }
             }
-            Body::Frame { columns, height } => {
-                const ROWS: usize = 1 << 16;
-                (0..height.div_ceil(ROWS))
-                    .into_par_iter()
-                    .map(|c| {
-                        f(&mut |each: &mut dyn FnMut(&Rec)| {
-                            let mut fields: Vec<&str> = Vec::with_capacity(columns.len());
-                            for i in c * ROWS..((c + 1) * ROWS).min(*height) {
-                                fields.clear();
-                                fields.extend(columns.iter().map(|col| col.get(i).unwrap_or("")));
-                                each(&Rec {
-                                    line: i as u64 + 2,
-                                    span: (i, 0),
-                                    view: None,
-                                    messy: None,
-                                    frame: Some(&fields),
-                                });
-                            }
-                        })
-                    })
-                    .collect()
+            Body::Frame { .. } => {
+                let members = self.par_records(None, |go| {
+                    let mut members = vec![Vec::new(); parts];
+                    go(&mut |rec: &Rec| {
+                        let row = (rec.span.0 % FRAME_ROWS) as u32;
+                        members[part_of(rec)].push((row, 0));
+                    });
+                    members
+                });
+                PartIndex {
+                    chunks: Vec::new(),
+                    members,
+                }
             }
         }
     }
@@ -280,6 +371,51 @@ impl RawTable {
             Body::Csv { .. } => Vec::new(),
         }
     }
+}
+
+/// Parquet rows per chunk.
+const FRAME_ROWS: usize = 1 << 16;
+
+/// A CSV record as a `Rec`.
+fn csv_rec(v: &RecordView, each: &mut dyn FnMut(&Rec)) {
+    let messy = v.messy.then(|| messy_fields(v.raw()));
+    each(&Rec {
+        line: v.line,
+        span: (v.start, v.end),
+        view: Some(v),
+        messy,
+        frame: None,
+    });
+}
+
+/// Which records of a table belong to which part of a batch, found in one pass over the file:
+/// per chunk and part, each record's place in its chunk (CSV: byte and line offset; Parquet: row).
+pub struct PartIndex {
+    chunks: Vec<Chunk>,
+    members: Vec<Vec<Vec<(u32, u32)>>>,
+}
+
+impl PartIndex {
+    /// Records of each part (to report how a batch was cut).
+    pub fn sizes(&self) -> Vec<usize> {
+        let parts = self.members.first().map_or(0, Vec::len);
+        (0..parts)
+            .map(|p| self.members.iter().map(|m| m[p].len()).sum())
+            .collect()
+    }
+}
+
+/// The part of a key: a well-mixed hash of its bytes, so that parts come out even.
+pub fn part_of_key(key: &str, parts: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    key.hash(&mut h);
+    let mut x = h.finish();
+    // SplitMix64's finaliser: FxHash alone leaves the low bits of short keys poorly mixed
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d049bb133111eb);
+    x ^= x >> 31;
+    ((x as u128 * parts as u128) >> 64) as usize
 }
 
 /// Fields written as one CSV line, quoted where needed.

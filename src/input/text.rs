@@ -32,7 +32,7 @@ impl Text {
         ((self.0 & !ARENA) >> LEN_BITS) as usize
     }
 
-    fn in_arena(self) -> bool {
+    pub fn in_arena(self) -> bool {
         self.0 & ARENA != 0
     }
 
@@ -44,10 +44,33 @@ impl Text {
     }
 }
 
-/// The bytes `Text`s point into: the file as read, and the arena.
+/// The bytes of an input file: mapped (plain CSV: the kernel may page it out and back in, so a
+/// batch larger than memory still reads) or read into memory (gzip).
+pub enum FileBytes {
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl Default for FileBytes {
+    fn default() -> FileBytes {
+        FileBytes::Owned(Vec::new())
+    }
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Owned(v) => v,
+            FileBytes::Mapped(m) => m,
+        }
+    }
+}
+
+/// The bytes `Text`s point into: the file as read (shared by every part of a batch), and the arena.
 #[derive(Default)]
 pub struct Texts {
-    pub raw: Vec<u8>,
+    pub raw: std::sync::Arc<FileBytes>,
     pub arena: Vec<u8>,
 }
 
@@ -110,7 +133,7 @@ mod tests {
         let mut c = b.text("say \"hi\"");
         let arena = b.arena;
         let mut texts = Texts {
-            raw: raw.clone(),
+            raw: std::sync::Arc::new(FileBytes::Owned(raw.clone())),
             arena: vec![b'x'; 3],
         };
         texts.arena.extend(arena);

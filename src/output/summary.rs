@@ -7,15 +7,13 @@ use serde_json::{json, Value};
 
 use crate::hold::Holding;
 use crate::input::values::{format_money, iso, Day};
-use crate::model::Batch;
+use crate::ledger::Ledger;
 use crate::reference::icd10::CodeSets;
 use crate::reference::policy::Policy;
 use crate::rules::catalogue::{Rule, CATALOGUE};
-use crate::rules::Finding;
 
 pub struct RunFacts<'a> {
-    pub batch: &'a Batch,
-    pub findings: &'a [Finding],
+    pub ledger: &'a Ledger,
     pub holding: &'a Holding,
     pub policy: &'a Policy,
     pub code_sets: &'a CodeSets,
@@ -38,7 +36,7 @@ impl Tally {
     fn add(&mut self, line: u32, f: &RunFacts) {
         self.findings += 1;
         if self.lines.insert(line) {
-            self.charges += f.batch.lines[line as usize].charge;
+            self.charges += f.ledger.lines[line as usize].charge;
         }
         self.claims.insert(f.holding.claim_of[line as usize]);
     }
@@ -79,7 +77,7 @@ impl CodeSetUse {
             };
             a
         };
-        f.batch
+        f.ledger
             .lines
             .par_iter()
             .fold(empty, |mut u, l| {
@@ -123,10 +121,10 @@ fn not_checked(f: &RunFacts, use_: &CodeSetUse) -> Vec<(Rule, String)> {
 }
 
 pub fn build(f: &RunFacts) -> Value {
-    let batch = f.batch;
+    let batch = f.ledger;
     let mut by_rule: BTreeMap<Rule, Tally> = BTreeMap::new();
     let mut by_payer: BTreeMap<&str, Tally> = BTreeMap::new();
-    for finding in f.findings {
+    for finding in &batch.findings {
         by_rule
             .entry(finding.rule)
             .or_default()

@@ -14,9 +14,8 @@ use rayon::prelude::*;
 use crate::input::split::messy_fields;
 use crate::input::table::{csv_line, Body, RawTable};
 use crate::input::values::iso;
-use crate::model::Batch;
+use crate::ledger::{Found, Ledger};
 use crate::reference::policy::Policy;
-use crate::rules::Finding;
 
 /// One output table being written: CSV rows stream to disk, Parquet columns are gathered.
 pub enum TableWriter {
@@ -115,7 +114,7 @@ fn row_fields(claims: &RawTable, raw: &[u8], span: (usize, usize)) -> Vec<String
 /// `clean` and `held`: the claims rows as read, in input order; `held` adds `hold_rules`.
 pub fn write_clean_held(
     claims: &RawTable,
-    batch: &Batch,
+    batch: &Ledger,
     decisions: &[Option<String>],
     format: OutFormat,
     clean_path: &Path,
@@ -124,13 +123,13 @@ pub fn write_clean_held(
     let header: Vec<&str> = claims.headers.iter().map(String::as_str).collect();
     let mut held_header = header.clone();
     held_header.push("hold_rules");
-    let raw = &batch.claims_text.raw;
+    let raw = &batch.text.raw[..];
     let csv_input = matches!(claims.body, Body::Csv { .. });
     if format == OutFormat::Parquet {
         let mut clean = TableWriter::create(clean_path, format, &header)?;
         let mut held = TableWriter::create(held_path, format, &held_header)?;
         for (l, d) in batch.lines.iter().zip(decisions) {
-            let mut fields = row_fields(claims, raw, l.span);
+            let mut fields = row_fields(claims, raw, l.span());
             match d {
                 None => clean.row(&fields)?,
                 Some(rules) => {
@@ -162,15 +161,16 @@ pub fn write_clean_held(
                 let (mut clean, mut held) = (Vec::with_capacity(ROWS * 110), Vec::new());
                 for (l, d) in lines.iter().zip(decisions) {
                     let out = if d.is_some() { &mut held } else { &mut clean };
+                    let span = l.span();
                     let text = if csv_input {
-                        &raw[l.span.0..l.span.1]
+                        &raw[span.0..span.1]
                     } else {
                         &[][..]
                     };
                     if csv_input && memchr::memchr2(b'"', b'\r', text).is_none() {
                         out.extend_from_slice(text);
                     } else {
-                        let fields = row_fields(claims, raw, l.span);
+                        let fields = row_fields(claims, raw, span);
                         let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
                         out.extend_from_slice(csv_line(&refs).as_bytes());
                     }
@@ -226,41 +226,41 @@ pub fn defuse(v: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// One row of `rejections`.
-fn rejection_row<'a>(batch: &'a Batch, f: &'a Finding, policy: &'a Policy) -> [Cow<'a, str>; 12] {
+fn rejection_row<'a>(batch: &'a Ledger, f: &'a Found, policy: &'a Policy) -> [Cow<'a, str>; 12] {
     let l = &batch.lines[f.line as usize];
     let info = f.rule.info();
     let reject = info.severity == crate::rules::catalogue::Severity::Reject;
     [
         defuse(batch.c(l.claim_id)),
-        l.line_no.to_string().into(),
-        defuse(batch.c(l.patient_id)),
+        f.line_no.to_string().into(),
+        defuse(batch.c(f.patient_id)),
         iso(l.date).into(),
-        defuse(&l.cpt),
+        defuse(&f.cpt),
         policy.profiles[l.payer as usize].name.as_str().into(),
         info.id.into(),
         info.severity.as_str().into(),
         (if reject { info.carc } else { "" }).into(),
         (if reject { info.rarc } else { "" }).into(),
         defuse(&f.message),
-        defuse(batch.c(l.charge_text)),
+        defuse(batch.c(f.charge_text)),
     ]
 }
 
 pub fn write_rejections(
-    batch: &Batch,
-    findings: &[Finding],
+    batch: &Ledger,
     policy: &Policy,
     format: OutFormat,
     path: &Path,
 ) -> Result<()> {
     if format == OutFormat::Parquet {
         let mut w = TableWriter::create(path, format, &REJECTIONS_HEADER)?;
-        for f in findings {
+        for f in &batch.findings {
             w.row(&rejection_row(batch, f, policy))?;
         }
         return w.finish();
     }
-    let parts: Vec<Vec<u8>> = findings
+    let parts: Vec<Vec<u8>> = batch
+        .findings
         .par_chunks(ROWS)
         .map(|chunk| {
             let mut w = csv_writer(Vec::new());
@@ -282,7 +282,7 @@ pub fn write_rejections(
         .with_context(|| format!("{}: write error", path.display()))
 }
 
-pub fn write_malformed(batch: &Batch, format: OutFormat, path: &Path) -> Result<()> {
+pub fn write_malformed(batch: &Ledger, format: OutFormat, path: &Path) -> Result<()> {
     let mut w = TableWriter::create(path, format, &["file", "line", "error", "raw"])?;
     for m in &batch.malformed {
         w.row(&[m.file.as_str(), &m.line.to_string(), &m.error, &m.raw])?;

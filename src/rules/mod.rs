@@ -118,7 +118,7 @@ pub(crate) mod testkit {
 
     fn texts() -> Texts {
         ARENA.with(|a| Texts {
-            raw: Vec::new(),
+            raw: Default::default(),
             arena: a.borrow().clone(),
         })
     }
