@@ -47,8 +47,9 @@ fn compare(expected: &Path, actual: &Path) -> Option<String> {
     ))
 }
 
-fn run_case(dir: &Path, n: usize) -> Vec<String> {
-    let out = common::scratch(&format!("case-{n}"));
+/// Run one case folder, with `extra` arguments after its own.
+fn run_case(dir: &Path, n: usize, extra: &[&str]) -> Vec<String> {
+    let out = common::scratch(&format!("case-{n}-{}", extra.len()));
     let args = std::fs::read_to_string(dir.join("args")).unwrap_or_default();
     let args: Vec<String> = args
         .split_whitespace()
@@ -60,7 +61,8 @@ fn run_case(dir: &Path, n: usize) -> Vec<String> {
             }
         })
         .collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.extend(extra);
     let output = common::scrub(dir, &out, &args);
     let want_exit: i32 = std::fs::read_to_string(dir.join("expected_exit"))
         .map(|s| s.trim().parse().unwrap())
@@ -94,14 +96,18 @@ fn every_case_folder_matches_its_expected_outputs() {
     case_dirs(&root, &mut dirs);
     assert!(dirs.len() >= 50, "only {} case folders found", dirs.len());
     let mut failures = Vec::new();
+    // each case also in three parts by patient: the expected outputs are the same
     for (n, dir) in dirs.iter().enumerate() {
-        let problems = run_case(dir, n);
-        if !problems.is_empty() {
-            failures.push(format!(
-                "== {}\n{}",
-                dir.strip_prefix(&root).unwrap().display(),
-                problems.join("\n")
-            ));
+        for extra in [&[][..], &["--parts", "3"][..]] {
+            let problems = run_case(dir, n, extra);
+            if !problems.is_empty() {
+                failures.push(format!(
+                    "== {} {}\n{}",
+                    dir.strip_prefix(&root).unwrap().display(),
+                    extra.join(" "),
+                    problems.join("\n")
+                ));
+            }
         }
     }
     assert!(

@@ -120,6 +120,11 @@ fn unknown_option_exits_2() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
+    let input = scratch("cli-parts0-in");
+    small_batch(&input);
+    let o = scrub(&input, &scratch("cli-parts0-out"), &["--parts", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--parts 0"));
 }
 
 #[test]
@@ -175,17 +180,18 @@ fn gzip_and_parquet_inputs_give_the_same_findings_as_csv() {
             .finish(&mut df)
             .unwrap();
     }
-    for dir in [&gz, &pq] {
+    // each also in two parts by patient
+    for (dir, parts) in [(&gz, "1"), (&pq, "1"), (&gz, "2"), (&pq, "2")] {
         let out = scratch(&format!(
-            "{}-out",
+            "{}-out-{parts}",
             dir.file_name().unwrap().to_string_lossy()
         ));
-        scrub_ok(dir, &out, &[]);
+        scrub_ok(dir, &out, &["--parts", parts]);
         for name in ["rejections.csv", "clean.csv", "held.csv"] {
             assert_eq!(
                 std::fs::read_to_string(out.join(name)).unwrap(),
                 std::fs::read_to_string(csv_out.join(name)).unwrap(),
-                "{name} from {}",
+                "{name} from {} in {parts} parts",
                 dir.display()
             );
         }

@@ -429,3 +429,21 @@ pub fn csv_line(fields: &[&str]) -> String {
     s.pop();
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::part_of_key;
+
+    #[test]
+    fn keys_spread_evenly_over_parts_and_always_to_the_same_one() {
+        let mut counts = [0usize; 4];
+        for i in 0..40_000 {
+            let key = format!("P-{i:06}");
+            let p = part_of_key(&key, 4);
+            assert_eq!(p, part_of_key(&key, 4));
+            counts[p] += 1;
+        }
+        assert!(counts.iter().all(|&c| (9_000..11_000).contains(&c)), "{counts:?}");
+        assert_eq!(part_of_key("P-1", 1), 0);
+    }
+}
