@@ -18,19 +18,23 @@ pub fn timing(what: &str) {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let start = START.get_or_init(std::time::Instant::now);
     if *ON.get_or_init(|| std::env::var_os("CLAIMSCRUB_TIMING").is_some()) {
-        // resident memory now, from /proc (Linux); 0 elsewhere
-        let rss_mb = std::fs::read_to_string("/proc/self/statm")
-            .ok()
-            .and_then(|s| {
-                s.split_whitespace()
-                    .nth(1)
-                    .and_then(|p| p.parse::<u64>().ok())
-            })
-            .map(|pages| (pages * 4096) >> 20)
-            .unwrap_or(0);
+        // resident memory now, from /proc (Linux): anonymous (the process's own) and file pages
+        // (mapped inputs, which the kernel may drop and read again)
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kb = |field: &str| -> u64 {
+            status
+                .lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
         eprintln!(
-            "[{:>8.3} s] {what} (RSS {rss_mb} MB)",
-            start.elapsed().as_secs_f64()
+            "[{:>8.3} s] {what} (RSS {} MB: {} MB own, {} MB mapped files)",
+            start.elapsed().as_secs_f64(),
+            kb("VmRSS:") >> 10,
+            kb("RssAnon:") >> 10,
+            kb("RssFile:") >> 10
         );
     }
 }

@@ -129,9 +129,17 @@ pub fn par_split_chunks<T: Send>(
     (vec![whole], vec![out])
 }
 
-/// The one record that starts at `at` (on line `line`) in a chunk ending at `end`.
-pub fn split_one(data: &[u8], at: usize, end: usize, line: u64, each: &mut dyn FnMut(&RecordView)) {
-    split_records(data, at, end, line, 1, each);
+/// The one record that starts at `at` (on line `line`) in a chunk ending at `end`; `fields` is
+/// room for its fields, kept from record to record.
+pub fn split_one(
+    data: &[u8],
+    at: usize,
+    end: usize,
+    line: u64,
+    fields: &mut Vec<Span>,
+    each: &mut dyn FnMut(&RecordView),
+) {
+    split_records(data, at, end, line, 1, fields, each);
 }
 
 /// Cut points at record boundaries, by the parity of the quotes before them.
@@ -203,7 +211,15 @@ fn split_range(
     first_line: u64,
     each: &mut dyn FnMut(&RecordView),
 ) -> bool {
-    split_records(data, a, b, first_line, usize::MAX, each)
+    split_records(
+        data,
+        a,
+        b,
+        first_line,
+        usize::MAX,
+        &mut Vec::with_capacity(32),
+        each,
+    )
 }
 
 /// As `split_range`, stopping after `max` records.
@@ -213,11 +229,11 @@ fn split_records(
     b: usize,
     first_line: u64,
     max: usize,
+    fields: &mut Vec<Span>,
     each: &mut dyn FnMut(&RecordView),
 ) -> bool {
     let bytes = &data[..b];
     let mut count = 0usize;
-    let mut fields: Vec<Span> = Vec::with_capacity(32);
     let (mut pos, mut line) = (a, first_line);
     while pos < b {
         // empty lines are not records
@@ -255,7 +271,7 @@ fn split_records(
                                 start,
                                 end: b,
                                 line: start_line,
-                                fields: &fields,
+                                fields,
                                 messy: true,
                             });
                             return false;
@@ -342,7 +358,7 @@ fn split_records(
             start,
             end,
             line: start_line,
-            fields: &fields,
+            fields,
             messy,
         });
         count += 1;

@@ -270,10 +270,13 @@ impl RawTable {
                 .zip(&index.members)
                 .map(|(c, members)| {
                     f(&mut |each: &mut dyn FnMut(&Rec)| {
+                        let mut fields = Vec::with_capacity(32);
                         for &(at, line) in &members[p] {
                             let at = c.start + at as usize;
                             let line = c.line + line as u64;
-                            split_one(bytes, at, c.end, line, &mut |v| csv_rec(v, each));
+                            split_one(bytes, at, c.end, line, &mut fields, &mut |v| {
+                                csv_rec(v, each)
+                            });
                         }
                     })
                 })
@@ -443,7 +446,10 @@ mod tests {
             assert_eq!(p, part_of_key(&key, 4));
             counts[p] += 1;
         }
-        assert!(counts.iter().all(|&c| (9_000..11_000).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (9_000..11_000).contains(&c)),
+            "{counts:?}"
+        );
         assert_eq!(part_of_key("P-1", 1), 0);
     }
 }
