@@ -40,15 +40,9 @@ pub fn decide(ledger: &Ledger, mode: HoldMode, claims_file: &str) -> Holding {
     for f in ledger.findings.iter().filter(|f| f.rule.is_reject()) {
         line_rules[f.line as usize] |= 1 << f.rule as u32;
     }
-    // claims numbered by group (their order does not matter: only their rules and counts do)
-    let groups = crate::link::groups(lines.len(), |i| batch.c(lines[i as usize].claim_id));
-    let claims = groups.len();
-    let mut claim_of = vec![0u32; lines.len()];
-    for (c, g) in groups.iter().enumerate() {
-        for &l in g {
-            claim_of[l as usize] = c as u32;
-        }
-    }
+    // claims as the ledger numbered them (their order does not matter: only their rules and counts do)
+    let claims = ledger.claims;
+    let claim_of: Vec<u32> = lines.par_iter().map(|l| l.claim).collect();
     // the claims that malformed rows belong to (few)
     let wanted: FxHashSet<&str> = batch
         .malformed
@@ -59,10 +53,9 @@ pub fn decide(ledger: &Ledger, mode: HoldMode, claims_file: &str) -> Holding {
     let index: FxHashMap<&str, u32> = if wanted.is_empty() {
         FxHashMap::default()
     } else {
-        groups
-            .iter()
-            .enumerate()
-            .map(|(c, g)| (batch.c(lines[g[0] as usize].claim_id), c as u32))
+        lines
+            .par_iter()
+            .map(|l| (batch.c(l.claim_id), l.claim))
             .filter(|(id, _)| wanted.contains(id))
             .collect()
     };

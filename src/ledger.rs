@@ -23,6 +23,8 @@ pub struct Entry {
     pub date: Day,
     /// The order the line was added in (parts come one after another), until `finish`.
     added: u32,
+    /// The line's claim: claims are numbered in each part, and across parts by `finish`.
+    pub claim: u32,
     /// Index of the payer profile in the policy.
     pub payer: u8,
 }
@@ -55,6 +57,10 @@ pub struct Ledger {
     /// By input (claims, sessions, prescriptions), then line.
     pub malformed: Vec<Malformed>,
     pub rows_read: [usize; 3],
+    /// Claims (distinct claim_id values of well-formed lines) once `finish` has run.
+    pub claims: usize,
+    /// Per claim of a part: the hash of its claim_id and the id, to join claims across parts.
+    claim_keys: Vec<(u64, Text)>,
     parts: usize,
 }
 
@@ -70,6 +76,8 @@ impl Ledger {
             findings: Vec::new(),
             malformed: Vec::new(),
             rows_read: [0; 3],
+            claims: 0,
+            claim_keys: Vec::new(),
             parts: 0,
         }
     }
@@ -88,8 +96,27 @@ impl Ledger {
             t.rebase(arena_base);
             t
         };
+        // the part's claims, numbered after those of earlier parts
+        let lines = &batch.lines;
+        let (hashes, groups) =
+            crate::link::group_by(lines.len(), |i| batch.c(lines[i as usize].claim_id));
+        let claim_base = self.claim_keys.len();
+        let mut claim_of = vec![0u32; lines.len()];
+        for (c, g) in groups.iter().enumerate() {
+            for &i in g {
+                claim_of[i as usize] = (claim_base + c) as u32;
+            }
+        }
+        self.claim_keys.extend(
+            hashes
+                .into_iter()
+                .zip(&groups)
+                .map(|(h, g)| (h, moved(lines[g[0] as usize].claim_id))),
+        );
+        drop(groups);
         self.lines
             .par_extend(batch.lines.par_iter().enumerate().map(|(i, l)| Entry {
+                claim: claim_of[i],
                 start: l.span.0 as u64,
                 len: (l.span.1 - l.span.0) as u32,
                 claim_id: moved(l.claim_id),
@@ -120,9 +147,12 @@ impl Ledger {
     /// Put lines, findings and malformed rows of several parts back in file order.
     /// `files` names the inputs in the order `malformed` lists them.
     pub fn finish(&mut self, files: [&str; 3]) {
+        self.claims = self.claim_keys.len();
         if self.parts <= 1 {
+            self.claim_keys = Vec::new();
             return;
         }
+        self.join_claims();
         self.lines.par_sort_unstable_by_key(|e| e.start);
         let mut rank = vec![0u32; self.lines.len()];
         for (i, e) in self.lines.iter().enumerate() {
@@ -138,6 +168,46 @@ impl Ledger {
         });
         let input = |m: &Malformed| files.iter().position(|f| *f == m.file).unwrap_or(3);
         self.malformed.sort_by_key(|m| (input(m), m.line));
+    }
+
+    /// One number per claim_id across parts: the claims of several parts (a claim whose lines name
+    /// different patients) share a hash, and are joined when their ids are equal.
+    fn join_claims(&mut self) {
+        let keys = std::mem::take(&mut self.claim_keys);
+        let mut order: Vec<(u64, u32)> = keys
+            .iter()
+            .enumerate()
+            .map(|(c, (h, _))| (*h, c as u32))
+            .collect();
+        order.par_sort_unstable();
+        // each claim's first claim with the same id (itself when none comes before)
+        let mut same: Vec<u32> = (0..keys.len() as u32).collect();
+        for run in order.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+            for (k, &(_, c)) in run.iter().enumerate() {
+                let id = self.text.get(keys[c as usize].1);
+                if let Some(&(_, first)) = run[..k]
+                    .iter()
+                    .find(|(_, e)| self.text.get(keys[*e as usize].1) == id)
+                {
+                    same[c as usize] = same[first as usize];
+                }
+            }
+        }
+        drop(order);
+        let mut number = vec![0u32; keys.len()];
+        let mut next = 0u32;
+        for c in 0..keys.len() {
+            if same[c] as usize == c {
+                number[c] = next;
+                next += 1;
+            } else {
+                number[c] = number[same[c] as usize];
+            }
+        }
+        self.claims = next as usize;
+        self.lines
+            .par_iter_mut()
+            .for_each(|e| e.claim = number[e.claim as usize]);
     }
 
     /// A text of a claim line.

@@ -191,7 +191,7 @@ fn code_ids(batch: &Batch) -> (Vec<u32>, Vec<u32>) {
     )
 }
 
-fn hash_of<K: Hash>(key: K) -> u64 {
+pub fn hash_of<K: Hash>(key: K) -> u64 {
     let mut h = FxHasher::default();
     key.hash(&mut h);
     h.finish()
@@ -202,7 +202,7 @@ pub type Group = SmallVec<[u32; 4]>;
 /// Items `0..n` grouped by `key`, each group in ascending order. Sorting 64-bit hashes of the keys
 /// is fast and parallel; runs of equal hashes are then checked key by key, so that two keys that
 /// happen to share a hash still form two groups. Groups come out in hash order.
-fn group_by<K: Hash + Ord + Send>(
+pub fn group_by<K: Hash + Ord + Send>(
     n: usize,
     key: impl Fn(u32) -> K + Sync,
 ) -> (Vec<u64>, Vec<Group>) {

@@ -358,3 +358,44 @@ fn a_policy_can_add_a_payer_with_its_own_rules() {
         ]
     );
 }
+
+#[test]
+fn a_claim_whose_lines_name_two_patients_is_held_whole_in_any_number_of_parts() {
+    // C-1's second line names P-2 (a keying slip): P-1 and P-2 fall in different parts, the
+    // claim must still be one claim, held whole because its P-2 line has no documents
+    let (p1, p2) = ("P-1", "P-2");
+    let parts = (2..16)
+        .find(|&k| {
+            claimscrub::input::table::part_of_key(p1, k)
+                != claimscrub::input::table::part_of_key(p2, k)
+        })
+        .expect("two parts that separate the patients");
+    let input = scratch("cli-split-claim-in");
+    common::write_batch(
+        &input,
+        "C-1,1,P-1,commercial,1234567893,1999999992,RX-1,2025-03-10,97124,,1,40.00,M54.50\n\
+         C-1,2,P-2,commercial,1234567893,1999999992,,2025-03-10,97140,,1,40.00,M54.50\n\
+         C-2,1,P-1,commercial,1234567893,1999999992,RX-1,2025-03-12,97124,,1,40.00,M54.50\n",
+        "S-1,P-1,1234567893,2025-03-10,97124,15,swedish,\n\
+         S-2,P-2,1234567893,2025-03-10,97140,15,swedish,\n\
+         S-3,P-1,1234567893,2025-03-12,97124,15,swedish,\n",
+        "RX-1,P-1,1999999992,prescription,M54.50,12,2025-02-15,2025-05-15,2,97124;97140,,,0\n",
+    );
+    let mut seen = Vec::new();
+    for k in ["1".to_string(), parts.to_string()] {
+        let out = scratch(&format!("cli-split-claim-out-{k}"));
+        scrub_ok(&input, &out, &["--parts", &k]);
+        let held = std::fs::read_to_string(out.join("held.csv")).unwrap();
+        assert_eq!(held.lines().count(), 3, "--parts {k}: {held}");
+        assert!(
+            held.contains("C-1,1,P-1") && held.contains("C-1,2,P-2"),
+            "{held}"
+        );
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        assert_eq!(summary["claims"]["total"], 2, "--parts {k}");
+        assert_eq!(summary["claims"]["held"], 1, "--parts {k}");
+        seen.push(held);
+    }
+    assert_eq!(seen[0], seen[1]);
+}
