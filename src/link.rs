@@ -263,11 +263,6 @@ fn group_by_hash<K: Ord + Send>(
     groups.into_iter().unzip()
 }
 
-/// Items grouped by key (groups in hash order).
-pub fn groups<K: Hash + Ord + Send>(n: usize, key: impl Fn(u32) -> K + Sync) -> Vec<Group> {
-    group_by(n, key).1
-}
-
 /// Items `0..n` grouped by an exact integer key; groups in key order.
 fn groups_by_int<K: Ord + Copy + Send + Sync>(
     n: usize,
