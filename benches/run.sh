@@ -57,6 +57,14 @@ for n in "${sizes[@]}"; do
   echo "== $lines claim lines, $((bytes / 1000000)) MB of CSV in $dir"
   echo -e "system\twall_s\tcpu_s\tpeak_rss_mb"
   run claimscrub "$bin" scrub "$dir" --out "$dir/out-claimscrub" --mue "$dir/mue.csv" --quiet
+  # the findings must be the ones the generator planted
+  python3 - "$dir/truth.csv" "$dir/out-claimscrub/rejections.csv" <<'PY'
+import csv, sys
+truth = {tuple(r) for r in list(csv.reader(open(sys.argv[1])))[1:]}
+with open(sys.argv[2]) as f:
+    found = {(r[0], r[1], r[6]) for r in list(csv.reader(f))[1:]}
+print(f"findings: {len(found)}, planted: {len(truth)}, equal: {found == truth}")
+PY
   run read_write "$baseline" "$dir" "$dir/out-read-write.csv"
   if [ -z "${SKIP_DUCKDB:-}" ]; then
     run duckdb "$venv/bin/python" benches/duckdb/run_reference.py "$dir" "$dir/out-duckdb" --mue "$dir/mue.csv" --quiet

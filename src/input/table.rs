@@ -376,6 +376,19 @@ impl RawTable {
     }
 }
 
+/// Rows and columns of a Parquet file, from its metadata.
+pub fn parquet_shape(path: &Path) -> Result<(u64, u64)> {
+    let f = std::fs::File::open(path)
+        .with_context(|| format!("{}: cannot read file", path.display()))?;
+    let mut r = ParquetReader::new(f);
+    let rows = r
+        .num_rows()
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+    let cols = r.schema().map_err(anyhow::Error::from)?.len();
+    Ok((rows as u64, cols as u64))
+}
+
 /// Parquet rows per chunk.
 const FRAME_ROWS: usize = 1 << 16;
 
