@@ -177,6 +177,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
             wellness: &wellness,
         };
         let findings = rules::run_all(&ctx);
+        crate::timing("rules checked");
         drop(links);
         ledger.add(batch, findings);
         crate::timing("part done");
