@@ -314,6 +314,12 @@ impl RawTable {
     /// that does not have `width` fields, or whose key cannot be read, goes to part 0: it is
     /// malformed whatever its part).
     pub fn index(&self, key: usize, width: usize, parts: usize) -> PartIndex {
+        self.index_within(key, width, parts, u32::MAX as usize)
+    }
+
+    /// `index`, with records placed relative to blocks of at most `span` bytes and lines (a chunk
+    /// of the splitter can be the whole file, when its quoting defeated the cut).
+    fn index_within(&self, key: usize, width: usize, parts: usize, span: usize) -> PartIndex {
         let part_of = |rec: &Rec| -> usize {
             if rec.width() != width {
                 return 0;
@@ -326,18 +332,30 @@ impl RawTable {
                 data_start,
                 first_line,
             } => {
-                let (chunks, members) =
-                    par_split_chunks(bytes, *data_start, *first_line, |c, go| {
-                        let mut members = vec![Vec::new(); parts];
-                        go(&mut |v| {
-                            csv_rec(v, &mut |rec: &Rec| {
-                                let at = (rec.span.0 - c.start) as u32;
-                                let line = (rec.line - c.line) as u32;
-                                members[part_of(rec)].push((at, line));
-                            })
-                        });
-                        members
+                let (_, blocks) = par_split_chunks(bytes, *data_start, *first_line, |c, go| {
+                    let mut blocks: Vec<(Chunk, Members)> = vec![(*c, vec![Vec::new(); parts])];
+                    go(&mut |v| {
+                        csv_rec(v, &mut |rec: &Rec| {
+                            let (b, _) = blocks.last().expect("one block at least");
+                            let (at, line) = (rec.span.0 - b.start, (rec.line - b.line) as usize);
+                            if at > span || line > span {
+                                // a new block starts at this record: its records are in the chunk
+                                let block = Chunk {
+                                    start: rec.span.0,
+                                    end: c.end,
+                                    line: rec.line,
+                                };
+                                blocks.push((block, vec![Vec::new(); parts]));
+                            }
+                            let (b, members) = blocks.last_mut().expect("one block at least");
+                            let at = (rec.span.0 - b.start) as u32;
+                            let line = (rec.line - b.line) as u32;
+                            members[part_of(rec)].push((at, line));
+                        })
                     });
+                    blocks
+                });
+                let (chunks, members) = blocks.into_iter().flatten().unzip();
                 PartIndex { chunks, members }
             }
             Body::Frame { .. } => {
@@ -408,8 +426,11 @@ fn csv_rec(v: &RecordView, each: &mut dyn FnMut(&Rec)) {
 /// per chunk and part, each record's place in its chunk (CSV: byte and line offset; Parquet: row).
 pub struct PartIndex {
     chunks: Vec<Chunk>,
-    members: Vec<Vec<Vec<(u32, u32)>>>,
+    members: Vec<Members>,
 }
+
+/// Per part, the records of one chunk: (place, line) relative to the chunk.
+type Members = Vec<Vec<(u32, u32)>>;
 
 impl PartIndex {
     /// Records of each part (to report how a batch was cut).
@@ -448,7 +469,54 @@ pub fn csv_line(fields: &[&str]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::part_of_key;
+    use super::*;
+
+    /// The records of each part, as (line, first field).
+    fn parts_of(table: &RawTable, index: &PartIndex, parts: usize) -> Vec<Vec<(u64, String)>> {
+        (0..parts)
+            .map(|p| {
+                table
+                    .par_records(Some((index, p)), |go| {
+                        let mut v = Vec::new();
+                        go(&mut |r: &Rec| v.push((r.line, r.get(0).unwrap().into_owned())));
+                        v
+                    })
+                    .concat()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_record_goes_to_one_part_whatever_the_block_size() {
+        let mut text = String::from("id,patient\n");
+        for i in 0..500 {
+            if i % 9 == 0 {
+                text.push_str(&format!("\"R{i}\nnote\",P-{}\n", i % 37));
+            } else {
+                text.push_str(&format!("R{i},P-{}\n", i % 37));
+            }
+        }
+        text.push_str("short\n");
+        let table = RawTable::from_csv(
+            Path::new("t.csv"),
+            "t.csv".into(),
+            FileBytes::Owned(text.into()),
+        )
+        .unwrap();
+        let whole = parts_of(&table, &table.index(1, 2, 1), 1).concat();
+        assert_eq!(whole.len(), 501);
+        for span in [u32::MAX as usize, 100, 7, 0] {
+            let index = table.index_within(1, 2, 3, span);
+            let parts = parts_of(&table, &index, 3);
+            // each part in file order; together, every record once
+            let mut all = parts.concat();
+            assert!(parts.iter().all(|p| p.windows(2).all(|w| w[0].0 < w[1].0)));
+            all.sort();
+            assert_eq!(all, whole, "blocks of {span}");
+            // a record of the wrong width goes to part 0
+            assert!(parts[0].iter().any(|r| r.1 == "short"));
+        }
+    }
 
     #[test]
     fn keys_spread_evenly_over_parts_and_always_to_the_same_one() {
