@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::input::text::{FileBytes, Text, Texts};
+use crate::input::text::{FileBytes, Text, TextBuilder, Texts};
 use crate::input::values::Day;
 use crate::model::{Batch, Code, Malformed};
 use crate::rules::catalogue::Rule;
@@ -89,13 +89,6 @@ impl Ledger {
             base + batch.lines.len() < u32::MAX as usize,
             "a batch of more than 4 billion claim lines"
         );
-        // the part's unescaped values join the ledger's arena, and their texts move with them
-        let arena_base = self.text.arena.len();
-        self.text.arena.extend_from_slice(&batch.claims_text.arena);
-        let moved = |mut t: Text| {
-            t.rebase(arena_base);
-            t
-        };
         // the part's claims, numbered after those of earlier parts
         let lines = &batch.lines;
         let (hashes, groups) =
@@ -107,24 +100,38 @@ impl Ledger {
                 claim_of[i as usize] = (claim_base + c) as u32;
             }
         }
-        self.claim_keys.extend(
-            hashes
-                .into_iter()
-                .zip(&groups)
-                .map(|(h, g)| (h, moved(lines[g[0] as usize].claim_id))),
-        );
-        drop(groups);
         self.lines
             .par_extend(batch.lines.par_iter().enumerate().map(|(i, l)| Entry {
                 claim: claim_of[i],
                 start: l.span.0 as u64,
                 len: (l.span.1 - l.span.0) as u32,
-                claim_id: moved(l.claim_id),
+                claim_id: l.claim_id,
                 charge: l.charge,
                 date: l.date,
                 added: (base + i) as u32,
                 payer: l.payer,
             }));
+        // texts of the part's arena (unescaped values, copied keys) that the ledger keeps are
+        // copied into its own arena; texts of the claims file stay as they are
+        let mut arena = TextBuilder::new(&[]);
+        arena.arena = std::mem::take(&mut self.text.arena);
+        let mut adopt = |t: Text| {
+            if t.in_arena() && !t.is_empty() {
+                arena.copy(batch.c(t))
+            } else {
+                t
+            }
+        };
+        for e in &mut self.lines[base..] {
+            e.claim_id = adopt(e.claim_id);
+        }
+        self.claim_keys.extend(
+            hashes
+                .into_iter()
+                .zip(&groups)
+                .map(|(h, g)| (h, self.lines[base + g[0] as usize].claim_id)),
+        );
+        drop(groups);
         self.findings.extend(findings.into_iter().map(|f| {
             let l = &batch.lines[f.line as usize];
             Found {
@@ -132,11 +139,12 @@ impl Ledger {
                 rule: f.rule,
                 message: f.message,
                 line_no: l.line_no,
-                patient_id: moved(l.patient_id),
+                patient_id: adopt(l.patient_id),
                 cpt: l.cpt.clone(),
-                charge_text: moved(l.charge_text),
+                charge_text: adopt(l.charge_text),
             }
         }));
+        self.text.arena = arena.arena;
         for (r, n) in self.rows_read.iter_mut().zip(batch.rows_read) {
             *r += n;
         }

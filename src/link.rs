@@ -65,12 +65,8 @@ pub struct Links {
 }
 
 pub fn link(batch: &Batch) -> Links {
-    link_numbered(batch, &Ids::new(batch))
-}
-
-/// `link`, with the patients and codes already numbered (the scrub numbers them first, so that it
-/// can let the sessions file go before the joins).
-pub fn link_numbered(batch: &Batch, ids: &Ids) -> Links {
+    let ids = &Ids::new(batch);
+    crate::timing("patients and codes numbered");
     let ((visits, visit_of), (documented, rx)) = rayon::join(
         || group_visits(batch, ids),
         || rayon::join(|| document_sessions(batch, ids), || link_rx(batch, ids)),

@@ -186,44 +186,6 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Keep only what the rules still read of the sessions file (session ids, for messages) and
-    /// let its bytes go: after patients are numbered, the joins need no session text.
-    pub fn compact_sessions(&mut self) {
-        use rayon::prelude::*;
-        const ROWS: usize = 1 << 16;
-        let text = &self.sessions_text;
-        let arenas: Vec<Vec<u8>> = self
-            .sessions
-            .par_chunks_mut(ROWS)
-            .map(|rows| {
-                let mut b = crate::input::text::TextBuilder::new(&[]);
-                for s in rows {
-                    s.session_id = b.text(text.get(s.session_id));
-                    s.patient_id = Text::EMPTY;
-                }
-                b.arena
-            })
-            .collect();
-        let mut arena = Vec::with_capacity(arenas.iter().map(Vec::len).sum());
-        let mut bases = Vec::with_capacity(arenas.len());
-        for a in &arenas {
-            bases.push(arena.len());
-            arena.extend_from_slice(a);
-        }
-        self.sessions
-            .par_chunks_mut(ROWS)
-            .zip(bases)
-            .for_each(|(rows, base)| {
-                for s in rows {
-                    s.session_id.rebase(base);
-                }
-            });
-        self.sessions_text = Texts {
-            raw: Default::default(),
-            arena,
-        };
-    }
-
     /// A text of a claim line.
     pub fn c(&self, t: Text) -> &str {
         self.claims_text.get(t)

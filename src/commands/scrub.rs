@@ -160,13 +160,9 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         if part > 0 {
             progress.step("reading inputs");
         }
-        let mut batch = input::read_part(&tables, index.as_ref(), part, &policy)?;
+        let batch = input::read_part(&tables, index.as_ref(), part, &policy)?;
         progress.step("linking");
-        let ids = link::Ids::new(&batch);
-        batch.compact_sessions();
-        crate::timing("sessions compacted");
-        let links = link::link_numbered(&batch, &ids);
-        drop(ids);
+        let links = link::link(&batch);
         progress.step("checking rules");
         let ctx = Context {
             batch: &batch,

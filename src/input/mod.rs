@@ -361,7 +361,7 @@ fn claims(
             span: rec.span,
             claim_id: t.text(&claim_id),
             line_no: line_no?,
-            patient_id: t.text(&patient_id),
+            patient_id: t.copy(&patient_id),
             payer: payer? as u8,
             rx_id: t.text(&rx_id),
             date: date?,
@@ -391,7 +391,7 @@ fn sessions(table: &RawTable, part: Option<(&PartIndex, usize)>) -> Result<ReadR
         let pressure = r.enumeration(7, &pressure, Pressure::parse, PRESSURES);
         Some(SessionRow {
             session_id: t.text(&session_id),
-            patient_id: t.text(&patient_id),
+            patient_id: t.copy(&patient_id),
             date: date?,
             cpt,
             minutes: minutes?,
