@@ -4,7 +4,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::ledger::Ledger;
-use crate::rules::catalogue::{Rule, CATALOGUE};
+use crate::rules::catalogue::CATALOGUE;
 
 pub const MALFORMED_LINE: &str = "MALFORMED_LINE";
 
@@ -23,9 +23,30 @@ impl HoldMode {
     }
 }
 
+/// A held line's reasons: bit `r` for reject rule `r`, and `MALFORMED_BIT` when its claim has a
+/// malformed row; 0 = clean.
+pub type Decision = u32;
+
+pub const MALFORMED_BIT: Decision = 1 << 31;
+
+/// `hold_rules` of a held line: the reject rule ids sorted, then `MALFORMED_LINE`.
+pub fn hold_rules(d: Decision) -> String {
+    let mut ids: Vec<&str> = CATALOGUE
+        .iter()
+        .map(|r| r.rule)
+        .filter(|r| d & (1 << *r as u32) != 0)
+        .map(|r| r.id())
+        .collect();
+    ids.sort_unstable();
+    if d & MALFORMED_BIT != 0 {
+        ids.push(MALFORMED_LINE);
+    }
+    ids.join(";")
+}
+
 pub struct Holding {
-    /// Per line: `None` = clean, `Some(hold_rules)` = held.
-    pub decisions: Vec<Option<String>>,
+    /// Per line: 0 = clean, else why it is held.
+    pub decisions: Vec<Decision>,
     /// Per line: its claim, numbered in order of first appearance.
     pub claim_of: Vec<u32>,
     pub claims: usize,
@@ -75,9 +96,6 @@ pub fn decide(ledger: &Ledger, mode: HoldMode, claims_file: &str) -> Holding {
             }
         }
     }
-    // rule ids in alphabetical order, as `hold_rules` lists them
-    let mut by_id: Vec<Rule> = CATALOGUE.iter().map(|r| r.rule).collect();
-    by_id.sort_by_key(|r| r.id());
     let decisions = (0..lines.len())
         .into_par_iter()
         .map(|i| {
@@ -86,18 +104,7 @@ pub fn decide(ledger: &Ledger, mode: HoldMode, claims_file: &str) -> Holding {
                 HoldMode::Claim => claim_rules[c],
                 HoldMode::Line => line_rules[i],
             };
-            if mask == 0 && !malformed[c] {
-                return None;
-            }
-            let mut ids: Vec<&str> = by_id
-                .iter()
-                .filter(|r| mask & (1 << **r as u32) != 0)
-                .map(|r| r.id())
-                .collect();
-            if malformed[c] {
-                ids.push(MALFORMED_LINE);
-            }
-            Some(ids.join(";"))
+            mask | if malformed[c] { MALFORMED_BIT } else { 0 }
         })
         .collect();
     Holding {
@@ -105,5 +112,22 @@ pub fn decide(ledger: &Ledger, mode: HoldMode, claims_file: &str) -> Holding {
         claim_of,
         claims,
         malformed_only_claims: malformed_only.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::catalogue::Rule;
+
+    #[test]
+    fn hold_rules_lists_rule_ids_sorted_then_malformed_line() {
+        assert!(
+            CATALOGUE.iter().all(|r| (r.rule as u32) < 31),
+            "rules fit below MALFORMED_BIT"
+        );
+        let d = (1 << Rule::RxMissing as u32) | (1 << Rule::DxMissing as u32) | MALFORMED_BIT;
+        assert_eq!(hold_rules(d), "DX_MISSING;RX_MISSING;MALFORMED_LINE");
+        assert_eq!(hold_rules(MALFORMED_BIT), "MALFORMED_LINE");
     }
 }

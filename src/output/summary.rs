@@ -161,7 +161,7 @@ pub fn build(f: &RunFacts) -> Value {
     let mut claim_bits = vec![0u64; f.holding.claims];
     let mut claim_outcome = vec![0u8; f.holding.claims];
     for (i, (l, d)) in batch.lines.iter().zip(&f.holding.decisions).enumerate() {
-        let k = d.is_some() as usize;
+        let k = (*d != 0) as usize;
         let p = (l.payer as usize).min(n_payers - 1);
         for side in [&mut payers[p], &mut total] {
             side.lines[k] += 1;

@@ -11,6 +11,7 @@ use polars::prelude::*;
 use super::OutFormat;
 use rayon::prelude::*;
 
+use crate::hold::{hold_rules, Decision};
 use crate::input::split::messy_fields;
 use crate::input::table::{csv_line, Body, RawTable};
 use crate::input::values::iso;
@@ -115,7 +116,7 @@ fn row_fields(claims: &RawTable, raw: &[u8], span: (usize, usize)) -> Vec<String
 pub fn write_clean_held(
     claims: &RawTable,
     batch: &Ledger,
-    decisions: &[Option<String>],
+    decisions: &[Decision],
     format: OutFormat,
     clean_path: &Path,
     held_path: &Path,
@@ -130,12 +131,11 @@ pub fn write_clean_held(
         let mut held = TableWriter::create(held_path, format, &held_header)?;
         for (l, d) in batch.lines.iter().zip(decisions) {
             let mut fields = row_fields(claims, raw, l.span());
-            match d {
-                None => clean.row(&fields)?,
-                Some(rules) => {
-                    fields.push(rules.clone());
-                    held.row(&fields)?
-                }
+            if *d == 0 {
+                clean.row(&fields)?
+            } else {
+                fields.push(hold_rules(*d));
+                held.row(&fields)?
             }
         }
         clean.finish()?;
@@ -160,7 +160,7 @@ pub fn write_clean_held(
             .map(|(lines, decisions)| {
                 let (mut clean, mut held) = (Vec::with_capacity(ROWS * 110), Vec::new());
                 for (l, d) in lines.iter().zip(decisions) {
-                    let out = if d.is_some() { &mut held } else { &mut clean };
+                    let out = if *d != 0 { &mut held } else { &mut clean };
                     let span = l.span();
                     let text = if csv_input {
                         &raw[span.0..span.1]
@@ -174,9 +174,9 @@ pub fn write_clean_held(
                         let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
                         out.extend_from_slice(csv_line(&refs).as_bytes());
                     }
-                    if let Some(rules) = d {
+                    if *d != 0 {
                         out.push(b',');
-                        out.extend_from_slice(rules.as_bytes());
+                        out.extend_from_slice(hold_rules(*d).as_bytes());
                     }
                     out.push(b'\n');
                 }
