@@ -84,8 +84,9 @@ impl Progress {
         }
     }
 
-    fn step(&self, msg: &'static str) {
-        crate::timing(msg);
+    fn step(&self, msg: impl Into<std::borrow::Cow<'static, str>>) {
+        let msg = msg.into();
+        crate::timing(&msg);
         if let Some(pb) = &self.0 {
             pb.inc(1);
             pb.set_message(msg);
@@ -157,13 +158,18 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     ];
     let mut ledger = Ledger::new(tables.claims.shared_bytes());
     for part in 0..parts {
+        let of = if parts > 1 {
+            format!(", part {} of {parts}", part + 1)
+        } else {
+            String::new()
+        };
         if part > 0 {
-            progress.step("reading inputs");
+            progress.step(format!("reading inputs{of}"));
         }
         let batch = input::read_part(&tables, index.as_ref(), part, &policy)?;
-        progress.step("linking");
+        progress.step(format!("linking{of}"));
         let links = link::link(&batch);
-        progress.step("checking rules");
+        progress.step(format!("checking rules{of}"));
         let ctx = Context {
             batch: &batch,
             links: &links,
