@@ -47,14 +47,12 @@ pub fn hold_rules(d: Decision) -> String {
 pub struct Holding {
     /// Per line: 0 = clean, else why it is held.
     pub decisions: Vec<Decision>,
-    /// Per line: its claim, numbered in order of first appearance.
-    pub claim_of: Vec<u32>,
     pub claims: usize,
     /// Claims all of whose rows were malformed: they are in no table but `malformed`.
     pub malformed_only_claims: usize,
 }
 
-pub fn decide(ledger: &Ledger, mode: HoldMode, claims_file: &str) -> Holding {
+pub fn decide(ledger: &Ledger, mode: HoldMode) -> Holding {
     let (lines, batch) = (&ledger.lines, ledger);
     // reject rules of each line as a bit set (24 rules fit in a u32)
     let mut line_rules = vec![0u32; lines.len()];
@@ -63,12 +61,9 @@ pub fn decide(ledger: &Ledger, mode: HoldMode, claims_file: &str) -> Holding {
     }
     // claims as the ledger numbered them (their order does not matter: only their rules and counts do)
     let claims = ledger.claims;
-    let claim_of: Vec<u32> = lines.par_iter().map(|l| l.claim).collect();
     // the claims that malformed rows belong to (few)
-    let wanted: FxHashSet<&str> = batch
-        .malformed
+    let wanted: FxHashSet<&str> = batch.malformed[0]
         .iter()
-        .filter(|m| m.file == claims_file)
         .filter_map(|m| m.claim_id.as_deref())
         .collect();
     let index: FxHashMap<&str, u32> = if wanted.is_empty() {
@@ -81,12 +76,12 @@ pub fn decide(ledger: &Ledger, mode: HoldMode, claims_file: &str) -> Holding {
             .collect()
     };
     let mut claim_rules = vec![0u32; claims];
-    for (c, r) in claim_of.iter().zip(&line_rules) {
-        claim_rules[*c as usize] |= r;
+    for (l, r) in lines.iter().zip(&line_rules) {
+        claim_rules[l.claim as usize] |= r;
     }
     let mut malformed = vec![false; claims];
     let mut malformed_only: FxHashSet<&str> = FxHashSet::default();
-    for m in batch.malformed.iter().filter(|m| m.file == claims_file) {
+    for m in &batch.malformed[0] {
         if let Some(id) = m.claim_id.as_deref() {
             match index.get(id) {
                 Some(&c) => malformed[c as usize] = true,
@@ -99,7 +94,7 @@ pub fn decide(ledger: &Ledger, mode: HoldMode, claims_file: &str) -> Holding {
     let decisions = (0..lines.len())
         .into_par_iter()
         .map(|i| {
-            let c = claim_of[i] as usize;
+            let c = lines[i].claim as usize;
             let mask = match mode {
                 HoldMode::Claim => claim_rules[c],
                 HoldMode::Line => line_rules[i],
@@ -109,7 +104,6 @@ pub fn decide(ledger: &Ledger, mode: HoldMode, claims_file: &str) -> Holding {
         .collect();
     Holding {
         decisions,
-        claim_of,
         claims,
         malformed_only_claims: malformed_only.len(),
     }

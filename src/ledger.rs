@@ -54,8 +54,8 @@ pub struct Ledger {
     pub text: Texts,
     /// By line, then rule id.
     pub findings: Vec<Found>,
-    /// By input (claims, sessions, prescriptions), then line.
-    pub malformed: Vec<Malformed>,
+    /// By input (claims, sessions, prescriptions), each by line.
+    pub malformed: [Vec<Malformed>; 3],
     pub rows_read: [usize; 3],
     /// Claims (distinct claim_id values of well-formed lines) once `finish` has run.
     pub claims: usize,
@@ -74,7 +74,7 @@ impl Ledger {
                 arena: Vec::new(),
             },
             findings: Vec::new(),
-            malformed: Vec::new(),
+            malformed: Default::default(),
             rows_read: [0; 3],
             claims: 0,
             claim_keys: Vec::new(),
@@ -148,13 +148,14 @@ impl Ledger {
         for (r, n) in self.rows_read.iter_mut().zip(batch.rows_read) {
             *r += n;
         }
-        self.malformed.extend(batch.malformed);
+        for (all, part) in self.malformed.iter_mut().zip(batch.malformed) {
+            all.extend(part);
+        }
         self.parts += 1;
     }
 
     /// Put lines, findings and malformed rows of several parts back in file order.
-    /// `files` names the inputs in the order `malformed` lists them.
-    pub fn finish(&mut self, files: [&str; 3]) {
+    pub fn finish(&mut self) {
         self.claims = self.claim_keys.len();
         if self.parts <= 1 {
             self.claim_keys = Vec::new();
@@ -174,8 +175,9 @@ impl Ledger {
                 .cmp(&b.line)
                 .then_with(|| a.rule.id().cmp(b.rule.id()))
         });
-        let input = |m: &Malformed| files.iter().position(|f| *f == m.file).unwrap_or(3);
-        self.malformed.sort_by_key(|m| (input(m), m.line));
+        for m in &mut self.malformed {
+            m.sort_by_key(|m| m.line);
+        }
     }
 
     /// One number per claim_id across parts: the claims of several parts (a claim whose lines name

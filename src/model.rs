@@ -181,7 +181,8 @@ pub struct Batch {
     pub sessions_text: Texts,
     pub documents: Vec<Document>,
     /// In file order: claims, sessions, prescriptions.
-    pub malformed: Vec<Malformed>,
+    /// By input (claims, sessions, prescriptions), each in file order.
+    pub malformed: [Vec<Malformed>; 3],
     pub rows_read: [usize; 3],
 }
 

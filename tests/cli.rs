@@ -22,6 +22,12 @@ fn small_batch(dir: &Path) {
     );
 }
 
+/// Edit an input file in place.
+fn replace_in(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap().replace(from, to);
+    std::fs::write(file, text).unwrap();
+}
+
 #[test]
 fn spec_example_is_clean_and_a_patient_without_documents_is_held() {
     let input = scratch("cli-small-in");
@@ -62,10 +68,7 @@ fn spec_example_is_clean_and_a_patient_without_documents_is_held() {
 fn missing_required_column_stops_with_exit_2_and_no_output() {
     let input = scratch("cli-nocol-in");
     small_batch(&input);
-    let text = std::fs::read_to_string(input.join("sessions.csv"))
-        .unwrap()
-        .replace(",minutes,", ",mins,");
-    std::fs::write(input.join("sessions.csv"), text).unwrap();
+    replace_in(&input.join("sessions.csv"), ",minutes,", ",mins,");
     let out = scratch("cli-nocol-out").join("fresh");
     let o = scrub(&input, &out, &[]);
     assert_eq!(o.status.code(), Some(2));
@@ -320,10 +323,7 @@ fn icd10_loads_a_further_year_in_both_layouts() {
 fn a_policy_can_add_a_payer_with_its_own_rules() {
     let input = scratch("cli-policy2-in");
     small_batch(&input);
-    let text = std::fs::read_to_string(input.join("claims.csv"))
-        .unwrap()
-        .replace("workers_comp", "Tricare");
-    std::fs::write(input.join("claims.csv"), text).unwrap();
+    replace_in(&input.join("claims.csv"), "workers_comp", "Tricare");
     // the built-in policy knows no tricare: those rows are malformed, the claim held whole
     let out = scratch("cli-policy2-builtin");
     assert_eq!(scrub(&input, &out, &[]).status.code(), Some(0));
@@ -398,4 +398,59 @@ fn a_claim_whose_lines_name_two_patients_is_held_whole_in_any_number_of_parts() 
         seen.push(held);
     }
     assert_eq!(seen[0], seen[1]);
+}
+
+#[test]
+fn malformed_rows_are_counted_by_input_even_when_two_inputs_share_a_file_name() {
+    // claims and sessions both named `batch.csv` (in two folders), one malformed row in each
+    let input = scratch("cli-samename-in");
+    small_batch(&input);
+    replace_in(&input.join("claims.csv"), "C-1002,1,", "C-1002,x,");
+    replace_in(
+        &input.join("sessions.csv"),
+        "S-9002,P-78,1234567893,2025-03-10,97124,15",
+        "S-9002,P-78,1234567893,2025-03-10,97124,-5",
+    );
+    let (a, b) = (input.join("a"), input.join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::rename(input.join("claims.csv"), a.join("batch.csv")).unwrap();
+    std::fs::rename(input.join("sessions.csv"), b.join("batch.csv")).unwrap();
+    let mut seen = Vec::new();
+    for parts in ["1", "3"] {
+        let out = scratch(&format!("cli-samename-out-{parts}"));
+        let (a, b) = (a.join("batch.csv"), b.join("batch.csv"));
+        let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+        // INPUT_DIR gives the prescriptions; the flags the two files of the same name
+        scrub_ok(
+            &input,
+            &out,
+            &["--parts", parts, "--claims", a, "--sessions", b],
+        );
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        assert_eq!(
+            summary["inputs"]["claims"]["malformed_rows"], 1,
+            "--parts {parts}"
+        );
+        assert_eq!(
+            summary["inputs"]["sessions"]["malformed_rows"], 1,
+            "--parts {parts}"
+        );
+        assert_eq!(
+            summary["accounting"]["malformed_claims_rows"], 1,
+            "--parts {parts}"
+        );
+        let held = std::fs::read_to_string(out.join("held.csv")).unwrap();
+        assert_eq!(held.lines().count(), 1, "nothing else held: {held}");
+        let malformed = std::fs::read_to_string(out.join("malformed.csv")).unwrap();
+        seen.push(malformed);
+    }
+    assert_eq!(seen[0], seen[1]);
+    // claims' rows first, then sessions'
+    let rows: Vec<&str> = seen[0].lines().skip(1).collect();
+    assert!(
+        rows[0].contains("C-1002") && rows[1].contains("S-9002"),
+        "{rows:?}"
+    );
 }

@@ -77,10 +77,10 @@ impl Progress {
         }))
     }
 
-    /// Room for `n` more steps (a batch in parts reads, links and checks each part).
+    /// Room for `n` more steps (each further part is read, linked and checked).
     fn add(&self, n: u64) {
         if let Some(pb) = &self.0 {
-            pb.inc_length(n.saturating_sub(3));
+            pb.inc_length(n);
         }
     }
 
@@ -139,7 +139,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         None => tables.size().div_ceil(PART_BYTES).max(1) as usize,
     };
     let index = if parts > 1 {
-        progress.add(3 * parts as u64);
+        progress.add(3 * (parts as u64 - 1));
         let index = tables.index(parts)?;
         crate::timing("records assigned to parts");
         Some(index)
@@ -185,11 +185,11 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         crate::timing("part done");
     }
     drop(index);
-    ledger.finish([&input_files[0], &input_files[1], &input_files[2]]);
+    ledger.finish();
     let claims_table = tables.claims;
     drop((tables.sessions, tables.prescriptions));
     progress.step("holding");
-    let holding = hold::decide(&ledger, args.hold, &claims_table.file_name);
+    let holding = hold::decide(&ledger, args.hold);
 
     progress.step("writing outputs");
     let ext = args.format.ext();
@@ -222,7 +222,6 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         code_sets: &code_sets,
         mue_source: mue.as_ref().map(|m| m.source.as_str()),
         input_files: [&input_files[0], &input_files[1], &input_files[2]],
-        claims_file: &claims_table.file_name,
         hold: args.hold.name(),
         elapsed_seconds: started.elapsed().as_secs_f64(),
     };

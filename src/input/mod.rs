@@ -639,14 +639,12 @@ pub fn read_part(
     policy: &Policy,
 ) -> Result<Batch> {
     let sel = |i: usize| index.map(|x| (&x.tables[i], part));
-    let (lines, arena1, mut malformed, n1) = claims(&tables.claims, sel(0), policy)?;
+    let (lines, arena1, m1, n1) = claims(&tables.claims, sel(0), policy)?;
     crate::timing("claims parsed");
     let (sessions, arena2, m2, n2) = sessions(&tables.sessions, sel(1))?;
     crate::timing("sessions parsed");
     let (documents, m3, n3) = documents(&tables.prescriptions, sel(2))?;
     crate::timing("prescriptions parsed");
-    malformed.extend(m2);
-    malformed.extend(m3);
     Ok(Batch {
         lines,
         claims_text: Texts {
@@ -659,7 +657,7 @@ pub fn read_part(
             arena: arena2,
         },
         documents,
-        malformed,
+        malformed: [m1, m2, m3],
         rows_read: [n1, n2, n3],
     })
 }

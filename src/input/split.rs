@@ -58,17 +58,7 @@ pub fn par_split<T: Send>(
     first_line: u64,
     f: impl Fn(&mut Feed) -> T + Sync,
 ) -> Vec<T> {
-    par_split_range(data, 0, first_line, f)
-}
-
-/// As `par_split`, over `data[start..]`, with spans that stay offsets into `data`.
-pub fn par_split_range<T: Send>(
-    data: &[u8],
-    start: usize,
-    first_line: u64,
-    f: impl Fn(&mut Feed) -> T + Sync,
-) -> Vec<T> {
-    par_split_chunks(data, start, first_line, |_, go| f(go)).1
+    par_split_chunks(data, 0, first_line, |_, go| f(go)).1
 }
 
 /// A piece of a file that holds whole records: `data[start..end]`, its first byte on `line`.
@@ -79,7 +69,8 @@ pub struct Chunk {
     pub line: u64,
 }
 
-/// As `par_split_range`, telling `f` which chunk it splits; the chunks come back too.
+/// As `par_split`, over `data[start..]` (spans stay offsets into `data`), telling `f` which chunk
+/// it splits; the chunks come back too.
 pub fn par_split_chunks<T: Send>(
     data: &[u8],
     start: usize,

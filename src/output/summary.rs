@@ -19,7 +19,6 @@ pub struct RunFacts<'a> {
     pub code_sets: &'a CodeSets,
     pub mue_source: Option<&'a str>,
     pub input_files: [&'a str; 3],
-    pub claims_file: &'a str,
     pub hold: &'a str,
     pub elapsed_seconds: f64,
 }
@@ -38,7 +37,7 @@ impl Tally {
         if self.lines.insert(line) {
             self.charges += f.ledger.lines[line as usize].charge;
         }
-        self.claims.insert(f.holding.claim_of[line as usize]);
+        self.claims.insert(f.ledger.lines[line as usize].claim);
     }
 
     fn json(&self) -> Value {
@@ -160,14 +159,14 @@ pub fn build(f: &RunFacts) -> Value {
     let mut total = Side::default();
     let mut claim_bits = vec![0u64; f.holding.claims];
     let mut claim_outcome = vec![0u8; f.holding.claims];
-    for (i, (l, d)) in batch.lines.iter().zip(&f.holding.decisions).enumerate() {
+    for (l, d) in batch.lines.iter().zip(&f.holding.decisions) {
         let k = (*d != 0) as usize;
         let p = (l.payer as usize).min(n_payers - 1);
         for side in [&mut payers[p], &mut total] {
             side.lines[k] += 1;
             side.charges[k] += l.charge;
         }
-        let c = f.holding.claim_of[i] as usize;
+        let c = l.claim as usize;
         claim_bits[c] |= 1 << (p * 2 + k);
         claim_outcome[c] |= 1 << k;
     }
@@ -205,11 +204,7 @@ pub fn build(f: &RunFacts) -> Value {
         })
         .collect();
 
-    let malformed_claim_rows = batch
-        .malformed
-        .iter()
-        .filter(|m| m.file == f.claims_file)
-        .count();
+    let malformed_claim_rows = batch.malformed[0].len();
     let claims_read = batch.rows_read[0];
     let use_ = CodeSetUse::new(f);
     let code_sets: Vec<Value> = f
@@ -235,7 +230,7 @@ pub fn build(f: &RunFacts) -> Value {
         .enumerate()
         .map(|(i, name)| {
             let file = f.input_files[i];
-            let malformed = batch.malformed.iter().filter(|m| m.file == file).count();
+            let malformed = batch.malformed[i].len();
             (
                 name.to_string(),
                 json!({"file": file, "rows_read": batch.rows_read[i], "malformed_rows": malformed}),

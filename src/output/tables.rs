@@ -284,7 +284,7 @@ pub fn write_rejections(
 
 pub fn write_malformed(batch: &Ledger, format: OutFormat, path: &Path) -> Result<()> {
     let mut w = TableWriter::create(path, format, &["file", "line", "error", "raw"])?;
-    for m in &batch.malformed {
+    for m in batch.malformed.iter().flatten() {
         w.row(&[m.file.as_str(), &m.line.to_string(), &m.error, &m.raw])?;
     }
     w.finish()

@@ -1,8 +1,6 @@
 //! DUPLICATE_LINE: an earlier line (by claim_id, then line_no as a number, then file order) has the
 //! same patient, date, procedure and modifier set (SPEC §5, §8 "Duplicates").
 
-use std::hash::{Hash, Hasher};
-
 use rayon::prelude::*;
 
 use super::catalogue::Rule;
@@ -19,44 +17,30 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             l.modifiers.as_str(),
         )
     };
-    // lines that may repeat one another share a hash of (patient, date, procedure, modifiers):
-    // sorting hashes is cheap, and only runs of equal hashes are compared in full
-    let mut hashed: Vec<(u64, u32)> = (0..lines.len() as u32)
-        .into_par_iter()
-        .map(|i| {
-            let mut h = rustc_hash::FxHasher::default();
-            key(i).hash(&mut h);
-            (h.finish(), i)
-        })
-        .collect();
-    hashed.par_sort_unstable();
-    hashed
-        .par_chunk_by(|x, y| x.0 == y.0)
-        .filter(|run| run.len() > 1)
-        .flat_map_iter(|run| {
-            let mut run: Vec<u32> = run.iter().map(|(_, i)| *i).collect();
+    let (_, groups) = crate::link::group_by(lines.len(), key);
+    groups
+        .par_iter()
+        .filter(|g| g.len() > 1)
+        .flat_map_iter(|g| {
+            let mut g = g.to_vec();
             // "earlier" = by claim_id, then line_no as a number, then file order
-            run.sort_by(|&x, &y| {
+            g.sort_by(|&x, &y| {
                 let (lx, ly) = (&lines[x as usize], &lines[y as usize]);
-                key(x)
-                    .cmp(&key(y))
-                    .then_with(|| b.c(lx.claim_id).cmp(b.c(ly.claim_id)))
+                b.c(lx.claim_id)
+                    .cmp(b.c(ly.claim_id))
                     .then_with(|| lx.line_no.cmp(&ly.line_no))
                     .then_with(|| lx.span.0.cmp(&ly.span.0))
             });
-            let mut out = Vec::new();
-            for group in run.chunk_by(|&x, &y| key(x) == key(y)) {
-                let first = &lines[group[0] as usize];
-                for &i in &group[1..] {
-                    let msg = format!(
-                        "same patient, date, procedure and modifiers as claim {} line {}",
-                        b.c(first.claim_id),
-                        first.line_no
-                    );
-                    out.push(Finding::new(i, Rule::DuplicateLine, msg));
-                }
-            }
-            out
+            let first = &lines[g[0] as usize];
+            let msg = format!(
+                "same patient, date, procedure and modifiers as claim {} line {}",
+                b.c(first.claim_id),
+                first.line_no
+            );
+            g[1..]
+                .iter()
+                .map(|&i| Finding::new(i, Rule::DuplicateLine, msg.clone()))
+                .collect::<Vec<_>>()
         })
         .collect()
 }

@@ -220,7 +220,7 @@ pub(crate) mod testkit {
             sessions,
             sessions_text: texts(),
             documents,
-            malformed: vec![],
+            malformed: Default::default(),
             rows_read: [0; 3],
         };
         let links = crate::link::link(&batch);
