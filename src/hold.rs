@@ -4,7 +4,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::ledger::Ledger;
-use crate::rules::catalogue::CATALOGUE;
+use crate::rules::Rule;
 
 pub const MALFORMED_LINE: &str = "MALFORMED_LINE";
 
@@ -31,9 +31,7 @@ pub const MALFORMED_BIT: Decision = 1 << 31;
 
 /// `hold_rules` of a held line: the reject rule ids sorted, then `MALFORMED_LINE`.
 pub fn hold_rules(d: Decision) -> String {
-    let mut ids: Vec<&str> = CATALOGUE
-        .iter()
-        .map(|r| r.rule)
+    let mut ids: Vec<&str> = Rule::all()
         .filter(|r| d & (1 << *r as u32) != 0)
         .map(|r| r.id())
         .collect();
@@ -71,7 +69,7 @@ pub fn decide(ledger: &Ledger, mode: HoldMode) -> Holding {
     } else {
         lines
             .par_iter()
-            .map(|l| (batch.c(l.claim_id), l.claim))
+            .map(|l| (batch.text(l.claim_id), l.claim))
             .filter(|(id, _)| wanted.contains(id))
             .collect()
     };
@@ -112,12 +110,11 @@ pub fn decide(ledger: &Ledger, mode: HoldMode) -> Holding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::catalogue::Rule;
 
     #[test]
     fn hold_rules_lists_rule_ids_sorted_then_malformed_line() {
         assert!(
-            CATALOGUE.iter().all(|r| (r.rule as u32) < 31),
+            Rule::all().all(|r| (r as u32) < 31),
             "rules fit below MALFORMED_BIT"
         );
         let d = (1 << Rule::RxMissing as u32) | (1 << Rule::DxMissing as u32) | MALFORMED_BIT;

@@ -7,16 +7,21 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::input::text::{FileBytes, Text, TextBuilder, Texts};
-use crate::input::values::Day;
-use crate::model::{Batch, Code, Malformed};
-use crate::rules::catalogue::Rule;
+use crate::base::text::{FileBytes, Text, TextBuilder, Texts};
+
+/// The store of the ledger's texts: slices of the claims file, and the values of its own arena.
+pub struct Kept;
+
+pub type KeptText = Text<Kept>;
+use crate::base::values::Day;
+use crate::model::{Batch, ClaimText, Code, Malformed};
 use crate::rules::Finding;
+use crate::rules::Rule;
 
 /// One well-formed claim line, as the outputs see it.
 pub struct Entry {
     start: u64,
-    pub claim_id: Text,
+    pub claim_id: KeptText,
     /// Millionths of a currency unit.
     pub charge: i64,
     len: u32,
@@ -43,15 +48,15 @@ pub struct Found {
     pub rule: Rule,
     pub message: String,
     pub line_no: u32,
-    pub patient_id: Text,
+    pub patient_id: KeptText,
     pub cpt: Code,
-    pub charge_text: Text,
+    pub charge_text: KeptText,
 }
 
 pub struct Ledger {
     /// In claims-file order once `finish` has run.
     pub lines: Vec<Entry>,
-    pub text: Texts,
+    pub text: Texts<Kept>,
     /// By line, then rule id.
     pub findings: Vec<Found>,
     /// By input (claims, sessions, prescriptions), each by line.
@@ -60,7 +65,7 @@ pub struct Ledger {
     /// Claims (distinct claim_id values of well-formed lines) once `finish` has run.
     pub claims: usize,
     /// Per claim of a part: the hash of its claim_id and the id, to join claims across parts.
-    claim_keys: Vec<(u64, Text)>,
+    claim_keys: Vec<(u64, KeptText)>,
     parts: usize,
 }
 
@@ -69,10 +74,7 @@ impl Ledger {
     pub fn new(claims_bytes: Arc<FileBytes>) -> Ledger {
         Ledger {
             lines: Vec::new(),
-            text: Texts {
-                raw: claims_bytes,
-                arena: Vec::new(),
-            },
+            text: Texts::new(claims_bytes, Vec::new()),
             findings: Vec::new(),
             malformed: Default::default(),
             rows_read: [0; 3],
@@ -91,8 +93,9 @@ impl Ledger {
         );
         // the part's claims, numbered after those of earlier parts
         let lines = &batch.lines;
-        let (hashes, groups) =
-            crate::link::group_by(lines.len(), |i| batch.c(lines[i as usize].claim_id));
+        let (hashes, groups) = crate::base::group::group_by(lines.len(), |i| {
+            batch.claim_text(lines[i as usize].claim_id)
+        });
         let claim_base = self.claim_keys.len();
         let mut claim_of = vec![0u32; lines.len()];
         for (c, g) in groups.iter().enumerate() {
@@ -105,7 +108,12 @@ impl Ledger {
                 claim: claim_of[i],
                 start: l.span.0 as u64,
                 len: (l.span.1 - l.span.0) as u32,
-                claim_id: l.claim_id,
+                // arena texts are copied into the ledger's arena below
+                claim_id: if l.claim_id.in_arena() {
+                    KeptText::EMPTY
+                } else {
+                    l.claim_id.file_slice_for()
+                },
                 charge: l.charge,
                 date: l.date,
                 added: (base + i) as u32,
@@ -113,17 +121,18 @@ impl Ledger {
             }));
         // texts of the part's arena (unescaped values, copied keys) that the ledger keeps are
         // copied into its own arena; texts of the claims file stay as they are
-        let mut arena = TextBuilder::new(&[]);
-        arena.arena = std::mem::take(&mut self.text.arena);
-        let mut adopt = |t: Text| {
+        let mut arena = TextBuilder::with_arena(&[], std::mem::take(&mut self.text.arena));
+        let mut adopt = |t: ClaimText| -> KeptText {
             if t.in_arena() && !t.is_empty() {
-                arena.copy(batch.c(t))
+                arena.copy(batch.claim_text(t))
             } else {
-                t
+                t.file_slice_for()
             }
         };
-        for e in &mut self.lines[base..] {
-            e.claim_id = adopt(e.claim_id);
+        for (e, l) in self.lines[base..].iter_mut().zip(&batch.lines) {
+            if l.claim_id.in_arena() {
+                e.claim_id = adopt(l.claim_id);
+            }
         }
         self.claim_keys.extend(
             hashes
@@ -221,7 +230,7 @@ impl Ledger {
     }
 
     /// A text of a claim line.
-    pub fn c(&self, t: Text) -> &str {
+    pub fn text(&self, t: KeptText) -> &str {
         self.text.get(t)
     }
 }

@@ -1,12 +1,14 @@
-//! claimscrub: read → normalise (malformed rows split off) → link → rules → hold → write.
+//! claimscrub: read → normalise (malformed rows split off) → link (facts) → rules (findings) →
+//! ledger → hold → write. `base` is the ground floor every stage builds on.
 
+pub mod base;
 pub mod cli;
 pub mod commands;
+pub mod facts;
 pub mod generate;
 pub mod hold;
 pub mod input;
 pub mod ledger;
-pub mod link;
 pub mod model;
 pub mod output;
 pub mod reference;

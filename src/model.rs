@@ -1,7 +1,12 @@
 //! The well-formed rows of the three inputs, typed and normalised (SPEC §2, §8 "Values").
 
-use crate::input::text::{Text, Texts};
-use crate::input::values::Day;
+use crate::base::text::{ClaimsFile, SessionsFile, Texts};
+
+/// A text of the claims file.
+pub type ClaimText = crate::base::text::Text<ClaimsFile>;
+/// A text of the sessions file.
+pub type SessionText = crate::base::text::Text<SessionsFile>;
+use crate::base::values::Day;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Modality {
@@ -104,38 +109,37 @@ impl DocumentType {
     }
 }
 
-/// A short normalised code (procedure code, modifier set): stored inline, no allocation.
-pub type Code = compact_str::CompactString;
+pub use crate::base::Code;
 
 /// One well-formed claim line. Index in `Batch::lines` = read order.
 #[derive(Clone, Debug)]
 pub struct ClaimLine {
     /// The record in the claims file: byte range (CSV) or (row, 0) (Parquet), to write it back out.
     pub span: (usize, usize),
-    pub claim_id: Text,
+    pub claim_id: ClaimText,
     pub line_no: u32,
-    pub patient_id: Text,
+    pub patient_id: ClaimText,
     /// Index of the payer profile in the policy.
     pub payer: u8,
     /// Empty when the claim names no prescription.
-    pub rx_id: Text,
+    pub rx_id: ClaimText,
     pub date: Day,
     pub cpt: Code,
     /// Upper-cased, sorted, without repeats, joined with `;`: modifiers compare as a set.
     pub modifiers: Code,
     pub units: i64,
     /// As written (trimmed), for `rejections.csv`.
-    pub charge_text: Text,
+    pub charge_text: ClaimText,
     /// Millionths of a currency unit.
     pub charge: i64,
     /// The field as written (trimmed); split with `values::codes` where needed.
-    pub diagnosis_codes: Text,
+    pub diagnosis_codes: ClaimText,
 }
 
 #[derive(Clone, Debug)]
 pub struct SessionRow {
-    pub session_id: Text,
-    pub patient_id: Text,
+    pub session_id: SessionText,
+    pub patient_id: SessionText,
     pub date: Day,
     pub cpt: Code,
     pub minutes: i64,
@@ -176,9 +180,9 @@ pub struct Malformed {
 pub struct Batch {
     pub lines: Vec<ClaimLine>,
     /// What the `Text`s of the lines point into.
-    pub claims_text: Texts,
+    pub claims_text: Texts<ClaimsFile>,
     pub sessions: Vec<SessionRow>,
-    pub sessions_text: Texts,
+    pub sessions_text: Texts<SessionsFile>,
     pub documents: Vec<Document>,
     /// In file order: claims, sessions, prescriptions.
     /// By input (claims, sessions, prescriptions), each in file order.
@@ -188,17 +192,17 @@ pub struct Batch {
 
 impl Batch {
     /// A text of a claim line.
-    pub fn c(&self, t: Text) -> &str {
+    pub fn claim_text(&self, t: ClaimText) -> &str {
         self.claims_text.get(t)
     }
 
     /// A text of a session row.
-    pub fn s(&self, t: Text) -> &str {
+    pub fn session_text(&self, t: SessionText) -> &str {
         self.sessions_text.get(t)
     }
 
     /// The claim line's prescription number, if it names one.
     pub fn rx_id(&self, l: &ClaimLine) -> Option<&str> {
-        (!l.rx_id.is_empty()).then(|| self.c(l.rx_id))
+        (!l.rx_id.is_empty()).then(|| self.claim_text(l.rx_id))
     }
 }

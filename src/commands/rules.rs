@@ -1,13 +1,13 @@
 //! `claimscrub rules`: the rule catalogue.
 
-use crate::rules::catalogue::CATALOGUE;
+use crate::rules::RULES;
 
 pub fn run() -> i32 {
     println!(
         "{:<28} {:<8} {:<5} {:<5} meaning",
         "id", "severity", "carc", "rarc"
     );
-    for r in CATALOGUE {
+    for r in RULES {
         let dash = |s: &'static str| if s.is_empty() { "-" } else { s };
         println!(
             "{:<28} {:<8} {:<5} {:<5} {}",

@@ -8,10 +8,10 @@ use anyhow::{bail, Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::ScrubArgs;
+use crate::facts;
 use crate::hold;
 use crate::input::{self, table::Format, InputPaths};
 use crate::ledger::Ledger;
-use crate::link;
 use crate::output::{summary, tables, Staging};
 use crate::reference::icd10::{wellness_prefixes, CodeSets};
 use crate::reference::mue::MueTable;
@@ -168,11 +168,11 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         }
         let batch = input::read_part(&tables, index.as_ref(), part, &policy)?;
         progress.step(format!("linking{of}"));
-        let links = link::link(&batch);
+        let facts = facts::link(&batch);
         progress.step(format!("checking rules{of}"));
         let ctx = Context {
             batch: &batch,
-            links: &links,
+            facts: &facts,
             policy: &policy,
             code_sets: &code_sets,
             mue: mue.as_ref(),
@@ -180,7 +180,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         };
         let findings = rules::run_all(&ctx);
         crate::timing("rules checked");
-        drop(links);
+        drop(facts);
         ledger.add(batch, findings);
         crate::timing("part done");
     }

@@ -10,10 +10,10 @@ pub mod rng;
 
 use std::fmt::Write as _;
 
-use crate::input::values::{date_from_day, day_from_date, icd_key, week_of, Day};
+use crate::base::values::{date_from_day, day_from_date, icd_key, week_of, Day};
+use crate::facts::units::{per_code_units, CmsPool, CodeMinutes};
 use crate::reference::icd10::{CodeSets, Lookup};
-use crate::rules::catalogue::Rule;
-use crate::rules::units::{per_code_units, CmsPool};
+use crate::rules::Rule;
 use rng::Rng;
 
 pub const CLAIMS_HEADER: &str = "claim_id,line_no,patient_id,payer_type,rendering_npi,referring_npi,rx_id,service_date,cpt,modifiers,units,charge,diagnosis_codes\n";
@@ -166,7 +166,7 @@ impl Codes {
             .filter(|k| {
                 both(k) && !k.starts_with("M54") && !k.starts_with("M79") && !k.starts_with("M62")
             })
-            .map(crate::input::values::icd_display)
+            .map(crate::base::values::icd_display)
             .collect();
         random_m.sort();
         Codes { random_m }
@@ -456,19 +456,22 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
             .collect();
         // units a careful biller would bill under the payer's rule
         let units: Vec<i64> = if cms {
-            let documented: Vec<(crate::model::Code, i64)> = cpts
+            let documented: Vec<CodeMinutes> = cpts
                 .iter()
                 .zip(&minutes)
                 .filter(|(c, _)| timed(c))
-                .map(|(c, m)| ((*c).into(), *m))
+                .map(|(c, m)| CodeMinutes {
+                    cpt: (*c).into(),
+                    minutes: *m,
+                })
                 .collect();
             let pool = CmsPool::new(&documented);
-            let mut remaining = pool.total_units - pool.codes.iter().map(|c| c.2).sum::<i64>();
+            let mut remaining = pool.total_units - pool.codes.iter().map(|c| c.full).sum::<i64>();
             let mut order: Vec<usize> = (0..pool.codes.len()).collect();
-            order.sort_by_key(|&i| std::cmp::Reverse(pool.codes[i].1 % 15));
-            let mut alloc: Vec<i64> = pool.codes.iter().map(|c| c.2).collect();
+            order.sort_by_key(|&i| std::cmp::Reverse(pool.codes[i].minutes % 15));
+            let mut alloc: Vec<i64> = pool.codes.iter().map(|c| c.full).collect();
             for i in order {
-                if remaining > 0 && pool.codes[i].1 % 15 > 0 {
+                if remaining > 0 && pool.codes[i].minutes % 15 > 0 {
                     alloc[i] += 1;
                     remaining -= 1;
                 }

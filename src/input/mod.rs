@@ -2,8 +2,6 @@
 
 pub mod split;
 pub mod table;
-pub mod text;
-pub mod values;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -12,13 +10,13 @@ use anyhow::{bail, Result};
 
 use rayon::prelude::*;
 
+use crate::base::text::{TextBuilder, Texts};
+use crate::base::values::{self, parse_charge, parse_date, parse_int, parse_non_negative};
 use crate::model::{
     Batch, ClaimLine, Code, Document, DocumentType, Malformed, Modality, Pressure, SessionRow,
 };
 use crate::reference::policy::Policy;
 use table::{PartIndex, RawTable, Rec};
-use text::{TextBuilder, Texts};
-use values::{parse_charge, parse_date, parse_int, parse_non_negative};
 
 /// The inputs' names, in the order they are reported.
 pub const INPUTS: [&str; 3] = ["claims", "sessions", "prescriptions"];
@@ -243,12 +241,12 @@ fn modifier_set(s: &str) -> Code {
 type ReadRows<T> = (Vec<T>, Vec<u8>, Vec<Malformed>, usize);
 
 /// Read one file, in parallel chunks, turning each record into `T` or a malformed row.
-fn read_table<T: Send + Rebase>(
+fn read_table<T: Send + Rebase, S>(
     table: &RawTable,
     part: Option<(&PartIndex, usize)>,
     spec: &'static [(&'static str, bool)],
     key_column: Option<usize>,
-    build: impl Fn(&mut Row, &mut TextBuilder, &Rec) -> Option<T> + Sync,
+    build: impl Fn(&mut Row, &mut TextBuilder<S>, &Rec) -> Option<T> + Sync,
 ) -> Result<ReadRows<T>> {
     let cols = Columns::map(table, spec)?;
     let raw = table.bytes();
@@ -405,8 +403,12 @@ fn documents(
     table: &RawTable,
     part: Option<(&PartIndex, usize)>,
 ) -> Result<(Vec<Document>, Vec<Malformed>, usize)> {
-    let (read, _, mut malformed, rows) =
-        read_table(table, part, PRESCRIPTIONS, None, |r, _, rec| {
+    let (read, _, mut malformed, rows) = read_table(
+        table,
+        part,
+        PRESCRIPTIONS,
+        None,
+        |r, _: &mut TextBuilder<()>, rec| {
             let rx_id = r.req(0);
             let patient_id = r.req(1);
             r.req(2);
@@ -464,7 +466,8 @@ fn documents(
                 line: rec.line,
                 span: rec.span,
             })
-        })?;
+        },
+    )?;
     // a second row with the same patient_id and rx_id is malformed; the first one is used
     let mut seen: rustc_hash::FxHashMap<(&str, &str), u64> = rustc_hash::FxHashMap::default();
     let repeats: Vec<Option<u64>> = read
@@ -647,15 +650,9 @@ pub fn read_part(
     crate::timing("prescriptions parsed");
     Ok(Batch {
         lines,
-        claims_text: Texts {
-            raw: tables.claims.shared_bytes(),
-            arena: arena1,
-        },
+        claims_text: Texts::new(tables.claims.shared_bytes(), arena1),
         sessions,
-        sessions_text: Texts {
-            raw: tables.sessions.shared_bytes(),
-            arena: arena2,
-        },
+        sessions_text: Texts::new(tables.sessions.shared_bytes(), arena2),
         documents,
         malformed: [m1, m2, m3],
         rows_read: [n1, n2, n3],

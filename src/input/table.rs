@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use std::sync::Arc;
 
 use super::split::{messy_fields, par_split_chunks, split_one, Chunk, RecordView};
-use super::text::FileBytes;
+use crate::base::text::FileBytes;
 
 pub enum Format {
     Csv,

@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
+use crate::base::values::{format_money, iso, Day};
 use crate::hold::Holding;
-use crate::input::values::{format_money, iso, Day};
 use crate::ledger::Ledger;
 use crate::reference::icd10::CodeSets;
 use crate::reference::policy::Policy;
-use crate::rules::catalogue::{Rule, CATALOGUE};
+use crate::rules::{Rule, RULES};
 
 pub struct RunFacts<'a> {
     pub ledger: &'a Ledger,
@@ -133,11 +133,11 @@ pub fn build(f: &RunFacts) -> Value {
             .as_str();
         by_payer.entry(payer).or_default().add(finding.line, f);
     }
-    let rules: serde_json::Map<String, Value> = CATALOGUE
-        .iter()
-        .map(|info| {
+    let rules: serde_json::Map<String, Value> = Rule::all()
+        .map(|rule| {
+            let info = rule.info();
             let mut v = by_rule
-                .get(&info.rule)
+                .get(&rule)
                 .map(Tally::json)
                 .unwrap_or_else(|| Tally::default().json());
             v["severity"] = info.severity.as_str().into();
@@ -154,14 +154,14 @@ pub fn build(f: &RunFacts) -> Value {
         claims: [usize; 2],
         charges: [i64; 2],
     }
-    let n_payers = f.policy.profiles.len().min(32);
+    let n_payers = f.policy.profiles.len();
     let mut payers: Vec<Side> = vec![Side::default(); n_payers];
     let mut total = Side::default();
     let mut claim_bits = vec![0u64; f.holding.claims];
     let mut claim_outcome = vec![0u8; f.holding.claims];
     for (l, d) in batch.lines.iter().zip(&f.holding.decisions) {
         let k = (*d != 0) as usize;
-        let p = (l.payer as usize).min(n_payers - 1);
+        let p = l.payer as usize;
         for side in [&mut payers[p], &mut total] {
             side.lines[k] += 1;
             side.charges[k] += l.charge;
@@ -280,7 +280,7 @@ pub fn table(summary: &Value, out: &str) -> String {
         "{:<28} {:<8} {:>9} {:>8} {:>14}\n",
         "rule", "severity", "lines", "claims", "charges"
     ));
-    for info in CATALOGUE {
+    for info in RULES {
         let r = &summary["rules"][info.id];
         if r["findings"].as_u64().unwrap_or(0) == 0 {
             continue;

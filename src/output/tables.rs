@@ -11,10 +11,10 @@ use polars::prelude::*;
 use super::OutFormat;
 use rayon::prelude::*;
 
+use crate::base::values::iso;
 use crate::hold::{hold_rules, Decision};
 use crate::input::split::messy_fields;
 use crate::input::table::{csv_line, Body, RawTable};
-use crate::input::values::iso;
 use crate::ledger::{Found, Ledger};
 use crate::reference::policy::Policy;
 
@@ -229,11 +229,11 @@ pub fn defuse(v: &str) -> std::borrow::Cow<'_, str> {
 fn rejection_row<'a>(batch: &'a Ledger, f: &'a Found, policy: &'a Policy) -> [Cow<'a, str>; 12] {
     let l = &batch.lines[f.line as usize];
     let info = f.rule.info();
-    let reject = info.severity == crate::rules::catalogue::Severity::Reject;
+    let reject = info.severity == crate::rules::Severity::Reject;
     [
-        defuse(batch.c(l.claim_id)),
+        defuse(batch.text(l.claim_id)),
         f.line_no.to_string().into(),
-        defuse(batch.c(f.patient_id)),
+        defuse(batch.text(f.patient_id)),
         iso(l.date).into(),
         defuse(&f.cpt),
         policy.profiles[l.payer as usize].name.as_str().into(),
@@ -242,7 +242,7 @@ fn rejection_row<'a>(batch: &'a Ledger, f: &'a Found, policy: &'a Policy) -> [Co
         (if reject { info.carc } else { "" }).into(),
         (if reject { info.rarc } else { "" }).into(),
         defuse(&f.message),
-        defuse(batch.c(f.charge_text)),
+        defuse(batch.text(f.charge_text)),
     ]
 }
 

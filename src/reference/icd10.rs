@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use crate::input::values::{fiscal_year, Day};
+use crate::base::values::{fiscal_year, Day};
 
 static FY2025: &[u8] = include_bytes!("data/icd10cm_fy2025.tsv.gz");
 static FY2026: &[u8] = include_bytes!("data/icd10cm_fy2026.tsv.gz");
@@ -271,7 +271,7 @@ pub fn wellness_prefixes() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::values::parse_date;
+    use crate::base::values::parse_date;
 
     #[test]
     fn builtin_sets_know_the_headers_of_the_domain() {

@@ -101,6 +101,10 @@ pub struct Profile {
     pub physical_medicine: CodeList,
 }
 
+/// Payer profiles a policy may hold: a line keeps its profile in a byte, and the summary counts a
+/// claim's profiles and outcomes as bits of a u64.
+pub const MAX_PROFILES: usize = 32;
+
 #[derive(Clone, Debug)]
 pub struct Policy {
     /// Sorted by name; a claim line refers to its profile by index.
@@ -170,6 +174,12 @@ impl Policy {
             });
         }
         profiles.sort_by(|a, b| a.name.cmp(&b.name));
+        if profiles.len() > MAX_PROFILES {
+            bail!(
+                "{source}: {} payer profiles; claimscrub handles at most {MAX_PROFILES}",
+                profiles.len()
+            );
+        }
         Ok(Policy {
             profiles,
             source: source.to_string(),
@@ -233,5 +243,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("modifers"), "{err}");
+    }
+
+    #[test]
+    fn more_profiles_than_fit_are_refused_at_load() {
+        let policy = |n: usize| {
+            let mut t = String::from("timed_codes = []\nphysical_medicine_codes = []\n");
+            for i in 0..n {
+                t.push_str(&format!("[profiles.p{i}]\nunit_rule = \"cms\"\n"));
+            }
+            Policy::parse(&t, "p.toml")
+        };
+        assert_eq!(policy(MAX_PROFILES).unwrap().profiles.len(), MAX_PROFILES);
+        let err = policy(MAX_PROFILES + 1).unwrap_err().to_string();
+        assert!(
+            err.contains("33 payer profiles") && err.contains("at most 32"),
+            "{err}"
+        );
     }
 }

@@ -1,22 +1,69 @@
-//! The rules of SPEC §5. Each family file checks its rules over the whole batch and returns findings;
-//! `catalogue` holds the id, severity, CARC and RARC of every rule.
+//! The rules of SPEC §5, one file each, named after the rule id. A rule file holds the rule's
+//! catalogue entry (id, severity, CARC, RARC, meaning), its check and its messages; the list below
+//! registers it, and is what the catalogue, `claimscrub rules`, the writers and the summary read.
+//! Rules judge the facts of linking (`crate::facts`) and make every finding.
 
 pub mod catalogue;
-pub mod duplicates;
-pub mod dx;
-pub mod modifiers;
-pub mod rx;
-pub mod sessions;
-pub mod units;
 
 use rayon::prelude::*;
+use smallvec::SmallVec;
 
-use crate::link::Links;
+use crate::facts::units::VisitUnits;
+use crate::facts::Facts;
 use crate::model::Batch;
 use crate::reference::icd10::CodeSets;
 use crate::reference::mue::MueTable;
 use crate::reference::policy::Policy;
-use catalogue::Rule;
+pub use catalogue::{Check, RuleDef, Severity};
+
+/// Declares each rule's module and registers it: `Variant => module`, in catalogue order.
+macro_rules! register_rules {
+    ($($variant:ident => $module:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// Every rule. The discriminant indexes `RULES`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u8)]
+        pub enum Rule {
+            $($variant),*
+        }
+
+        /// The rules' definitions, indexed by `Rule`.
+        pub static RULES: &[&RuleDef] = &[$(&$module::RULE),*];
+
+        impl Rule {
+            /// Every rule, in catalogue order.
+            pub const ALL: &'static [Rule] = &[$(Rule::$variant),*];
+        }
+    };
+}
+
+register_rules! {
+    DxMissing => dx_missing,
+    DxInvalidFormat => dx_invalid_format,
+    DxUnknown => dx_unknown,
+    DxNotBillable => dx_not_billable,
+    DxCodesetUnavailable => dx_codeset_unavailable,
+    WellnessOnly => wellness_only,
+    DxNotOnRx => dx_not_on_rx,
+    RxMissing => rx_missing,
+    RxNotFound => rx_not_found,
+    RxNotAPrescription => rx_not_a_prescription,
+    RxBeforeStart => rx_before_start,
+    RxExpired => rx_expired,
+    RxSessionsExceeded => rx_sessions_exceeded,
+    RxFrequencyExceeded => rx_frequency_exceeded,
+    RxCptNotAllowed => rx_cpt_not_allowed,
+    RxModalityMismatch => rx_modality_mismatch,
+    RxPressureContraindicated => rx_pressure_contraindicated,
+    SessionMissing => session_missing,
+    UnitsInvalid => units_invalid,
+    UnitsOverDocumented => units_over_documented,
+    UnitsUnderDocumented => units_under_documented,
+    UnitsOverMue => units_over_mue,
+    ModifierMissing => modifier_missing,
+    DuplicateLine => duplicate_line,
+}
 
 /// One rule firing on one claim line.
 #[derive(Clone, Debug)]
@@ -41,27 +88,90 @@ impl Finding {
 /// Everything the rules read.
 pub struct Context<'a> {
     pub batch: &'a Batch,
-    pub links: &'a Links,
+    pub facts: &'a Facts,
     pub policy: &'a Policy,
     pub code_sets: &'a CodeSets,
     pub mue: Option<&'a MueTable>,
     pub wellness: &'a [String],
 }
 
-/// Run every family and return the findings in `rejections` order: by line, then rule id.
+/// Run every rule and return the findings in `rejections` order: by line, then rule id.
 pub fn run_all(ctx: &Context) -> Vec<Finding> {
-    let families: [fn(&Context) -> Vec<Finding>; 6] = [
-        dx::check,
-        rx::check,
-        sessions::check,
-        units::check,
-        modifiers::check,
-        duplicates::check,
-    ];
-    let mut findings: Vec<Finding> = families
-        .par_iter()
-        .flat_map_iter(|check| check(ctx))
-        .collect();
+    run(ctx, Rule::ALL)
+}
+
+/// Run some rules. The line checks share one pass over the lines (the line's facts are gathered
+/// once), the visit checks one pass over the visits; batch checks run beside them.
+pub fn run(ctx: &Context, rules: &[Rule]) -> Vec<Finding> {
+    let of_kind = |want: fn(&Check) -> bool| -> Vec<(Rule, &Check)> {
+        rules
+            .iter()
+            .map(|&r| (r, &r.info().check))
+            .filter(|(_, c)| want(c))
+            .collect()
+    };
+    let line_checks = of_kind(|c| matches!(c, Check::Line(_)));
+    let visit_checks = of_kind(|c| matches!(c, Check::Visit(_)));
+    let batch_checks = of_kind(|c| matches!(c, Check::Batch(_)));
+
+    let by_line = || -> Vec<Finding> {
+        if line_checks.is_empty() {
+            return Vec::new();
+        }
+        (0..ctx.batch.lines.len())
+            .into_par_iter()
+            .flat_map_iter(|i| {
+                let facts = ctx.facts.line(ctx.batch, ctx.code_sets, ctx.policy, i);
+                let mut out: SmallVec<[Finding; 2]> = SmallVec::new();
+                for (rule, check) in &line_checks {
+                    if let Check::Line(check) = check {
+                        if let Some(message) = check(ctx, &facts) {
+                            out.push(Finding::new(i as u32, *rule, message));
+                        }
+                    }
+                }
+                out
+            })
+            .collect()
+    };
+    let by_visit = || -> Vec<Finding> {
+        if visit_checks.is_empty() {
+            return Vec::new();
+        }
+        ctx.facts
+            .visits
+            .par_iter()
+            .flat_map_iter(|visit| {
+                let mut out = Vec::new();
+                let Some(units) = VisitUnits::new(ctx.batch, ctx.facts, ctx.policy, visit) else {
+                    return out;
+                };
+                let mut found = Vec::new();
+                for (rule, check) in &visit_checks {
+                    if let Check::Visit(check) = check {
+                        check(ctx, &units, &mut found);
+                        out.extend(found.drain(..).map(|(l, m)| Finding::new(l, *rule, m)));
+                    }
+                }
+                out
+            })
+            .collect()
+    };
+    let by_batch = || -> Vec<Finding> {
+        batch_checks
+            .par_iter()
+            .flat_map_iter(|(rule, check)| match check {
+                Check::Batch(check) => check(ctx)
+                    .into_iter()
+                    .map(|(l, m)| Finding::new(l, *rule, m))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    };
+    let (mut findings, (visits, batch)) = rayon::join(by_line, || rayon::join(by_visit, by_batch));
+    findings.extend(visits);
+    findings.extend(batch);
     findings.par_sort_by(|a, b| {
         a.line
             .cmp(&b.line)
@@ -90,161 +200,14 @@ pub fn or_list<S: AsRef<str>>(items: &[S]) -> String {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod testkit {
-    //! Small batches built in code, for the unit tests of each family.
-    use super::*;
-    use crate::input::text::{Text, TextBuilder, Texts};
-    use crate::input::values::parse_date;
-    use crate::model::*;
-
-    // Texts of test rows live in one arena, built as rows are made.
-    thread_local! {
-        static ARENA: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-
-    pub fn text(s: &str) -> Text {
-        ARENA.with(|a| {
-            let mut a = a.borrow_mut();
-            let mut b = TextBuilder {
-                raw: &[],
-                arena: std::mem::take(&mut *a),
-            };
-            let t = b.text(s);
-            *a = b.arena;
-            t
-        })
-    }
-
-    fn texts() -> Texts {
-        ARENA.with(|a| Texts {
-            raw: Default::default(),
-            arena: a.borrow().clone(),
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub fn line(
-        claim: &str,
-        no: u32,
-        patient: &str,
-        payer: &str,
-        date: &str,
-        cpt: &str,
-        units: i64,
-        dx: &str,
-    ) -> ClaimLine {
-        let policy = Policy::builtin();
-        ClaimLine {
-            span: (0, 0),
-            claim_id: text(claim),
-            line_no: no,
-            patient_id: text(patient),
-            payer: policy.profile_index(payer).unwrap() as u8,
-            rx_id: Text::EMPTY,
-            date: parse_date(date).unwrap(),
-            cpt: cpt.into(),
-            modifiers: if payer == "medicare" || payer == "medicaid" {
-                "GP".into()
-            } else {
-                Code::default()
-            },
-            units,
-            charge_text: text("40.00"),
-            charge: 40_000_000,
-            diagnosis_codes: text(dx),
-        }
-    }
-
-    pub fn session(patient: &str, date: &str, cpt: &str, minutes: i64) -> SessionRow {
-        SessionRow {
-            session_id: text(&format!("S-{patient}-{date}")),
-            patient_id: text(patient),
-            date: parse_date(date).unwrap(),
-            cpt: cpt.into(),
-            minutes,
-            modality: None,
-            pressure: None,
-        }
-    }
-
-    pub fn prescription(
-        rx: &str,
-        patient: &str,
-        dx: &str,
-        authorized: i64,
-        start: &str,
-        end: &str,
-    ) -> Document {
-        Document {
-            rx_id: rx.into(),
-            patient_id: patient.into(),
-            document_type: DocumentType::Prescription,
-            diagnosis_keys: crate::input::values::codes(dx)
-                .map(|c| crate::input::values::icd_key(&c))
-                .collect(),
-            authorized_sessions: Some(authorized),
-            start: parse_date(start).unwrap(),
-            end: parse_date(end).unwrap(),
-            frequency_per_week: None,
-            allowed_cpt: smallvec::smallvec!["97124".into(), "97140".into()],
-            required_modality: None,
-            max_pressure: None,
-            sessions_used: 0,
-        }
-    }
-
-    /// Run one family over a batch; findings as `(line index, rule id)`.
-    pub fn run(
-        check: fn(&Context) -> Vec<Finding>,
-        lines: Vec<ClaimLine>,
-        sessions: Vec<SessionRow>,
-        docs: Vec<Document>,
-    ) -> Vec<(u32, &'static str, String)> {
-        run_with(check, lines, sessions, docs, None)
-    }
-
-    pub fn run_with(
-        check: fn(&Context) -> Vec<Finding>,
-        mut lines: Vec<ClaimLine>,
-        sessions: Vec<SessionRow>,
-        documents: Vec<Document>,
-        mue: Option<&MueTable>,
-    ) -> Vec<(u32, &'static str, String)> {
-        for (i, l) in lines.iter_mut().enumerate() {
-            l.span = (i, 0);
-        }
-        let batch = Batch {
-            lines,
-            claims_text: texts(),
-            sessions,
-            sessions_text: texts(),
-            documents,
-            malformed: Default::default(),
-            rows_read: [0; 3],
-        };
-        let links = crate::link::link(&batch);
-        let policy = Policy::builtin();
-        let code_sets = CodeSets::load(&[]).unwrap();
-        let wellness = crate::reference::icd10::wellness_prefixes();
-        let ctx = Context {
-            batch: &batch,
-            links: &links,
-            policy: &policy,
-            code_sets: &code_sets,
-            mue,
-            wellness: &wellness,
-        };
-        let mut f: Vec<_> = check(&ctx)
-            .into_iter()
-            .map(|f| (f.line, f.rule.id(), f.message))
-            .collect();
-        f.sort();
-        f
-    }
-
-    /// Only `(line, rule)` of the findings.
-    pub fn ids(f: &[(u32, &'static str, String)]) -> Vec<(u32, &'static str)> {
-        f.iter().map(|(l, r, _)| (*l, *r)).collect()
+/// `1 is` / `2 are`, for messages about one code or several.
+pub fn is_are(n: usize) -> &'static str {
+    if n == 1 {
+        "is"
+    } else {
+        "are"
     }
 }
+
+#[cfg(test)]
+pub(crate) mod testkit;

@@ -1,0 +1,148 @@
+//! Grouping and joining item numbers by key, in parallel: the mechanism linking and the rules share.
+
+use std::hash::{Hash, Hasher};
+
+use rayon::prelude::*;
+use rustc_hash::FxHasher;
+use smallvec::SmallVec;
+
+pub fn hash_of<K: Hash>(key: K) -> u64 {
+    let mut h = FxHasher::default();
+    key.hash(&mut h);
+    h.finish()
+}
+
+pub type Group = SmallVec<[u32; 4]>;
+
+/// Items `0..n` grouped by `key`, each group in ascending order. Sorting 64-bit hashes of the keys
+/// is fast and parallel; runs of equal hashes are then checked key by key, so that two keys that
+/// happen to share a hash still form two groups. Groups come out in hash order.
+pub fn group_by<K: Hash + Ord + Send>(
+    n: usize,
+    key: impl Fn(u32) -> K + Sync,
+) -> (Vec<u64>, Vec<Group>) {
+    // inputs usually list a claim's lines, a patient's rows, together: runs of equal neighbours
+    // are found in one sequential pass, and only the runs are sorted and checked key by key
+    // (a check reads its keys at random places in the file: few runs, few such reads)
+    let starts: Vec<u32> = (0..n as u32)
+        .into_par_iter()
+        .with_min_len(1 << 14)
+        .filter(|&i| i == 0 || key(i) != key(i - 1))
+        .collect();
+    if starts.len() * 4 > n * 3 {
+        return group_by_hash(n, &key, |k| hash_of(k));
+    }
+    let run_key = |r: u32| key(starts[r as usize]);
+    let (hashes, runs) = group_by_hash(starts.len(), &run_key, |k| hash_of(k));
+    let end = |r: u32| starts.get(r as usize + 1).copied().unwrap_or(n as u32);
+    let groups = runs
+        .into_par_iter()
+        .map(|g| {
+            if let [r] = g[..] {
+                (starts[r as usize]..end(r)).collect()
+            } else {
+                g.iter().flat_map(|&r| starts[r as usize]..end(r)).collect()
+            }
+        })
+        .collect();
+    (hashes, groups)
+}
+
+fn group_by_hash<K: Ord + Send>(
+    n: usize,
+    key: &(impl Fn(u32) -> K + Sync),
+    hash: impl Fn(K) -> u64 + Sync,
+) -> (Vec<u64>, Vec<Group>) {
+    let mut hashed: Vec<(u64, u32)> = (0..n as u32)
+        .into_par_iter()
+        .map(|i| (hash(key(i)), i))
+        .collect();
+    hashed.par_sort_unstable();
+    let groups: Vec<(u64, Group)> = hashed
+        .par_chunk_by(|a, b| a.0 == b.0)
+        .flat_map_iter(|run| {
+            let h = run[0].0;
+            let mut items: Group = run.iter().map(|(_, i)| *i).collect();
+            if items.len() > 1 && items.iter().any(|&i| key(i) != key(items[0])) {
+                items.sort_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
+                let split: SmallVec<[(u64, Group); 1]> = items
+                    .chunk_by(|&a, &b| key(a) == key(b))
+                    .map(|g| (h, g.iter().copied().collect()))
+                    .collect();
+                return split;
+            }
+            // one group: no allocation beyond the group itself
+            smallvec::smallvec![(h, items)]
+        })
+        .collect();
+    groups.into_iter().unzip()
+}
+
+/// Items `0..n` grouped by an exact integer key; groups in key order.
+pub fn groups_by_int<K: Ord + Copy + Send + Sync>(
+    n: usize,
+    key: impl Fn(usize) -> K + Sync,
+) -> (Vec<K>, Vec<Group>) {
+    let mut keyed: Vec<(K, u32)> = (0..n).into_par_iter().map(|i| (key(i), i as u32)).collect();
+    keyed.par_sort_unstable();
+    keyed
+        .par_chunk_by(|a, b| a.0 == b.0)
+        .map(|run| (run[0].0, run.iter().map(|(_, i)| *i).collect::<Group>()))
+        .unzip()
+}
+
+/// Join sorted `(key, id)` probes with sorted entries: `f` gets each probe's id and the range of
+/// entries that compare equal to it. Chunks of probes are merged in parallel, each after one
+/// binary search, so both arrays are read in order.
+pub fn merge_join<P: Sync, E: Sync, R: Send>(
+    probes: &[(P, u32)],
+    entries: &[E],
+    cmp: impl Fn(&P, &E) -> std::cmp::Ordering + Sync,
+    f: impl Fn(u32, std::ops::Range<usize>) -> R + Sync,
+) -> Vec<(u32, R)> {
+    use std::cmp::Ordering::{Equal, Greater};
+    probes
+        .par_chunks(1 << 14)
+        .flat_map_iter(|chunk| {
+            let mut at = entries.partition_point(|e| cmp(&chunk[0].0, e) == Greater);
+            let mut out = Vec::with_capacity(chunk.len());
+            for (p, id) in chunk {
+                while at < entries.len() && cmp(p, &entries[at]) == Greater {
+                    at += 1;
+                }
+                let end = at
+                    + entries[at..]
+                        .iter()
+                        .take_while(|e| cmp(p, e) == Equal)
+                        .count();
+                out.push((*id, f(*id, at..end)));
+            }
+            out
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_stay_exact_when_hashes_collide() {
+        let keys = ["b", "a", "b", "c", "a", "b"];
+        let key = |i: u32| keys[i as usize];
+        // every key shares one hash: the groups must still be by key, items ascending
+        let (_, groups) = group_by_hash(keys.len(), &key, |_| 7);
+        let groups: Vec<Vec<u32>> = groups.into_iter().map(|g| g.to_vec()).collect();
+        assert_eq!(groups, vec![vec![1, 4], vec![0, 2, 5], vec![3]]);
+        let (_, groups) = group_by(keys.len(), key);
+        let mut groups: Vec<Vec<u32>> = groups.into_iter().map(|g| g.to_vec()).collect();
+        groups.sort();
+        assert_eq!(groups, vec![vec![0, 2, 5], vec![1, 4], vec![3]]);
+        // runs of equal neighbours are grouped as runs, and still by key
+        let keys = ["a", "a", "b", "a", "c", "c", "b", "b"];
+        let (_, groups) = group_by(keys.len(), |i: u32| keys[i as usize]);
+        let mut groups: Vec<Vec<u32>> = groups.into_iter().map(|g| g.to_vec()).collect();
+        groups.sort();
+        assert_eq!(groups, vec![vec![0, 1, 3], vec![2, 6, 7], vec![4, 5]]);
+    }
+}
