@@ -288,3 +288,17 @@ fn two_in_a_week(rng: &mut Rng) -> Vec<Day> {
     }
     schedule(d0, &gaps)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PLANTS;
+    use crate::rules::catalogue::CATALOGUE;
+
+    #[test]
+    fn one_entry_per_rule_in_catalogue_order() {
+        assert_eq!(PLANTS.len(), CATALOGUE.len());
+        for ((rule, _), info) in PLANTS.iter().zip(CATALOGUE) {
+            assert_eq!(*rule, info.rule);
+        }
+    }
+}
