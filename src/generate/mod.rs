@@ -4,8 +4,10 @@
 //! the seed, never on threads. Most patients are clean: their codes are billable, their
 //! prescription covers every visit with sessions to spare, their units are what the documented
 //! minutes support under their payer's unit rule. A share of patients (`defect_rate`) carries one
-//! planted defect, built so that it causes exactly the findings written to `truth.csv`.
+//! planted defect, built so that it causes exactly the findings written to `truth.csv`; how each
+//! rule's defect is planted is its entry in `plant::PLANTS`.
 
+mod plant;
 pub mod rng;
 
 use std::fmt::Write as _;
@@ -14,6 +16,7 @@ use crate::base::values::{date_from_day, day_from_date, icd_key, week_of, Day};
 use crate::facts::units::{per_code_units, CmsPool, CodeMinutes};
 use crate::reference::icd10::{CodeSets, Lookup};
 use crate::rules::Rule;
+use plant::{At, Procedures, Rx, Session, Target, CLEAN, PLANTS};
 use rng::Rng;
 
 pub const CLAIMS_HEADER: &str = "claim_id,line_no,patient_id,payer_type,rendering_npi,referring_npi,rx_id,service_date,cpt,modifiers,units,charge,diagnosis_codes\n";
@@ -173,34 +176,6 @@ impl Codes {
     }
 }
 
-/// The rules a patient can carry, planted with equal chance.
-const PLANTABLE: [Rule; 24] = [
-    Rule::DxMissing,
-    Rule::DxInvalidFormat,
-    Rule::DxUnknown,
-    Rule::DxNotBillable,
-    Rule::DxCodesetUnavailable,
-    Rule::WellnessOnly,
-    Rule::DxNotOnRx,
-    Rule::RxMissing,
-    Rule::RxNotFound,
-    Rule::RxNotAPrescription,
-    Rule::RxBeforeStart,
-    Rule::RxExpired,
-    Rule::RxSessionsExceeded,
-    Rule::RxFrequencyExceeded,
-    Rule::RxCptNotAllowed,
-    Rule::RxModalityMismatch,
-    Rule::RxPressureContraindicated,
-    Rule::SessionMissing,
-    Rule::UnitsInvalid,
-    Rule::UnitsOverDocumented,
-    Rule::UnitsUnderDocumented,
-    Rule::UnitsOverMue,
-    Rule::ModifierMissing,
-    Rule::DuplicateLine,
-];
-
 /// The text of a run of patients.
 #[derive(Default)]
 pub struct Chunk {
@@ -211,6 +186,7 @@ pub struct Chunk {
     pub lines: usize,
 }
 
+#[derive(Clone)]
 struct Line {
     claim_id: String,
     line_no: u32,
@@ -219,7 +195,6 @@ struct Line {
     modifiers: String,
     dx: String,
     rx_id: String,
-    date: Day,
 }
 
 fn date_text(rng: &mut Rng, d: Day) -> String {
@@ -236,19 +211,62 @@ fn day(y: i32, m: u32, d: u32) -> Day {
     day_from_date(chrono::NaiveDate::from_ymd_opt(y, m, d).expect("valid date"))
 }
 
+/// How many visits a patient has.
+fn visit_count(rng: &mut Rng) -> usize {
+    *rng.weighted(&[
+        (1usize, 6),
+        (2, 8),
+        (3, 10),
+        (4, 12),
+        (5, 12),
+        (6, 12),
+        (7, 10),
+        (8, 10),
+        (10, 10),
+        (12, 10),
+    ])
+}
+
+/// The gaps between `k` visits: 4 to 9 days, so no Monday-Sunday week holds more than 2.
+fn visit_gaps(rng: &mut Rng, k: usize) -> Vec<Day> {
+    (1..k).map(|_| rng.range(4, 9) as Day).collect()
+}
+
+/// A first visit for visits spanning `span` days inside FY2025-FY2026, with a day to spare on
+/// each side for a plant that moves it back a day.
+fn first_day(rng: &mut Rng, span: Day) -> Day {
+    let (lo, hi) = (day(2024, 10, 2), day(2026, 9, 29) - span);
+    rng.range(lo as i64, hi as i64) as Day
+}
+
+/// The visit dates from the first visit and the gaps.
+fn schedule(d0: Day, gaps: &[Day]) -> Vec<Day> {
+    let mut dates = vec![d0];
+    for g in gaps {
+        dates.push(dates.last().unwrap() + g);
+    }
+    dates
+}
+
+/// A clean patient's visit dates.
+fn visit_dates(rng: &mut Rng) -> Vec<Day> {
+    let k = visit_count(rng);
+    let gaps = visit_gaps(rng, k);
+    let d0 = first_day(rng, gaps.iter().sum());
+    schedule(d0, &gaps)
+}
+
 /// One patient: a prescription, visits with sessions and claims, perhaps one planted defect.
+///
+/// A clean patient is built step by step; a planted defect's `Plant` changes some steps.
 pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut Chunk) {
     let mut rng = Rng::for_item(seed, index);
-    let defect = rng.chance(defect_rate).then(|| *rng.pick(&PLANTABLE));
-    let is = |r: Rule| defect == Some(r);
+    let defect = rng.chance(defect_rate).then(|| rng.pick(&PLANTS));
+    let plant = defect.map_or(&CLEAN, |(_, p)| p);
     let pid = format!("P-{index:08}");
     let rx_id = format!("RX-{index:08}");
 
-    let payer = if is(Rule::ModifierMissing) {
-        *rng.pick(&["medicare", "medicaid"])
-    } else {
-        *rng.weighted(PAYERS)
-    };
+    let payer = *rng.weighted(plant.payers);
     let cms = payer == "medicare" || payer == "medicaid";
 
     // the condition, and what the prescription names
@@ -258,13 +276,7 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
         .map(|(i, (_, w))| (i, *w))
         .collect();
     weights.push((usize::MAX, RANDOM_CODE_WEIGHT));
-    let cond = if is(Rule::RxModalityMismatch) {
-        LYMPHEDEMA
-    } else if is(Rule::RxPressureContraindicated) {
-        ANTICOAGULANT
-    } else {
-        *rng.weighted(&weights)
-    };
+    let cond = plant.condition.unwrap_or_else(|| *rng.weighted(&weights));
     let random_code;
     let (mut rx_codes, claim_codes, required_modality, max_pressure): (
         Vec<&str>,
@@ -288,67 +300,35 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
             c.max_pressure,
         )
     };
-    if is(Rule::WellnessOnly) {
-        rx_codes.push("Z73.3");
-    }
+    rx_codes.extend(plant.rx_code);
 
-    // the visits: 4 to 9 days apart, so no Monday-Sunday week holds more than 2
-    let k = if is(Rule::RxFrequencyExceeded) {
-        rng.range(2, 10)
-    } else {
-        *rng.weighted(&[
-            (1i64, 6),
-            (2, 8),
-            (3, 10),
-            (4, 12),
-            (5, 12),
-            (6, 12),
-            (7, 10),
-            (8, 10),
-            (10, 10),
-            (12, 10),
-        ])
-    } as usize;
-    let mut gaps: Vec<Day> = (1..k).map(|_| rng.range(4, 9) as Day).collect();
-    if is(Rule::RxFrequencyExceeded) {
-        gaps[0] = 1; // the second visit the day after the first: same week unless the first is a Sunday
-    }
-    let span: Day = gaps.iter().sum();
-    let mut d0 = if is(Rule::DxCodesetUnavailable) {
-        day(2026, 10, 1) + rng.range(0, 30) as Day - span // the last visit after FY2026
-    } else {
-        // a day inside the window on each side, for the frequency case that moves d0 back a day
-        let (lo, hi) = (day(2024, 10, 2), day(2026, 9, 29) - span);
-        rng.range(lo as i64, hi as i64) as Day
-    };
-    if is(Rule::RxFrequencyExceeded) && week_of(d0) != week_of(d0 + 1) {
-        d0 -= 1;
-    }
-    let mut dates = vec![d0];
-    for g in &gaps {
-        dates.push(dates.last().unwrap() + g);
-    }
-    let last = *dates.last().unwrap();
+    let dates = (plant.dates)(&mut rng);
+    let (k, d0, last) = (dates.len(), dates[0], dates[dates.len() - 1]);
 
     // the prescription
     let used = rng.range(0, 3);
-    let mut authorized = used + k as i64 + rng.range(0, 3);
-    let mut start = d0 - rng.range(0, 14) as Day;
-    let mut end = last + rng.range(0, 30) as Day;
-    let mut frequency = *rng.weighted(&[("", 5), ("2", 3), ("3", 2)]);
-    if is(Rule::RxSessionsExceeded) {
-        authorized = used + k as i64 - 1;
-    }
-    if is(Rule::RxBeforeStart) {
-        start = d0 + 1;
-    }
-    if is(Rule::RxExpired) {
-        start = d0 - 14 - rng.range(0, 14) as Day;
-        end = last - 1;
-    }
-    if is(Rule::RxFrequencyExceeded) {
-        frequency = "1";
-    }
+    let authorized = used + k as i64 + rng.range(0, 3);
+    let start = d0 - rng.range(0, 14) as Day;
+    let end = last + rng.range(0, 30) as Day;
+    let frequency = *rng.weighted(&[("", 5), ("2", 3), ("3", 2)]);
+    let mut rx = Rx {
+        used,
+        authorized,
+        start,
+        end,
+        frequency,
+        doc_type: "prescription",
+        written: true,
+    };
+    (plant.rx)(&mut rx, &dates, &mut rng);
+    let Rx {
+        authorized,
+        start,
+        end,
+        frequency,
+        doc_type,
+        ..
+    } = rx;
 
     // the procedures ordered
     let mut pool: Vec<&'static str> = vec!["97124", "97140"];
@@ -358,8 +338,8 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
     if rng.chance(0.1) {
         pool.push("97010");
     }
-    if is(Rule::RxCptNotAllowed) {
-        pool.retain(|c| *c != "97530");
+    if let Procedures::NotOrdered(cpt) = plant.procedures {
+        pool.retain(|c| *c != cpt);
     }
     let allowed = if pool.iter().all(|c| *c == "97124" || *c == "97140") {
         String::new()
@@ -367,16 +347,11 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
         pool.join(";")
     };
     // a patient without any document has no authorization number to write on the claim
-    let give_rx_id = rng.chance(0.7) && !is(Rule::RxMissing);
+    let give_rx_id = rng.chance(0.7) && rx.written;
     let prescriber = *rng.pick(PRESCRIBERS);
     let therapist = *rng.pick(NPIS);
 
-    if !is(Rule::RxMissing) {
-        let doc_type = if is(Rule::RxNotAPrescription) {
-            "referral"
-        } else {
-            "prescription"
-        };
+    if rx.written {
         let codes_text: Vec<String> = rx_codes
             .iter()
             .map(|c| {
@@ -398,24 +373,11 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
     }
 
     // visit-level defects land on one visit
-    let target = match defect {
-        Some(Rule::RxBeforeStart) => 0,
-        Some(Rule::RxExpired | Rule::RxSessionsExceeded) => k - 1,
-        _ => rng.range(0, k as i64 - 1) as usize,
+    let target = match plant.target {
+        Target::First => 0,
+        Target::Last => k - 1,
+        Target::Any => rng.range(0, k as i64 - 1) as usize,
     };
-    let single_line = matches!(
-        defect,
-        Some(
-            Rule::SessionMissing
-                | Rule::UnitsInvalid
-                | Rule::UnitsOverDocumented
-                | Rule::UnitsUnderDocumented
-                | Rule::UnitsOverMue
-                | Rule::DuplicateLine
-                | Rule::RxModalityMismatch
-                | Rule::RxPressureContraindicated
-        )
-    );
     // (position of the line in the file, claim, line_no, rule)
     let mut truth: Vec<(usize, String, u32, Rule)> = Vec::new();
     let mut position = 0usize;
@@ -424,34 +386,30 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
     for (v, &date) in dates.iter().enumerate() {
         let here = v == target;
         // the procedures of the visit
-        // a defect on one procedure gets a visit of that procedure alone, so that the CMS pool
-        // and the other lines of the visit stay as they were
-        let cpts: Vec<&'static str> = if here && is(Rule::RxCptNotAllowed) {
-            vec!["97530"]
-        } else if here && single_line {
-            vec![*rng.pick(&["97124", "97140"])]
-        } else {
-            let n = *rng.weighted(&[(1usize, 5), (2, 4), (3, 1)]);
-            let mut c: Vec<&'static str> = pool
-                .iter()
-                .copied()
-                .filter(|_| rng.chance(0.6))
-                .take(n)
-                .collect();
-            if c.is_empty() {
-                c.push(pool[(rng.next_u64() % 2) as usize]);
+        let cpts: Vec<&'static str> = match plant.procedures {
+            Procedures::NotOrdered(cpt) if here => vec![cpt],
+            Procedures::OneMassage if here => vec![*rng.pick(&["97124", "97140"])],
+            _ => {
+                let n = *rng.weighted(&[(1usize, 5), (2, 4), (3, 1)]);
+                let mut c: Vec<&'static str> = pool
+                    .iter()
+                    .copied()
+                    .filter(|_| rng.chance(0.6))
+                    .take(n)
+                    .collect();
+                if c.is_empty() {
+                    c.push(pool[(rng.next_u64() % 2) as usize]);
+                }
+                c
             }
-            c
         };
         let minutes: Vec<i64> = cpts
             .iter()
             .enumerate()
-            .map(|(i, c)| match (here && i == 0, defect) {
+            .map(|(i, c)| match plant.minutes.filter(|_| here && i == 0) {
                 _ if !timed(c) => rng.range(5, 15),
-                (true, Some(Rule::UnitsUnderDocumented)) => rng.range(23, 52),
-                (true, Some(Rule::UnitsOverMue)) => rng.range(68, 75),
-                (true, Some(Rule::DuplicateLine)) => rng.range(8, 37),
-                _ => rng.range(8, 52),
+                Some((lo, hi)) => rng.range(lo, hi),
+                None => rng.range(8, 52),
             })
             .collect();
         // units a careful biller would bill under the payer's rule
@@ -491,22 +449,17 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
         let sid = format!("S-{index:08}-{v:02}");
         let date_s = date_text(&mut rng, date);
         for (i, (cpt, m)) in cpts.iter().zip(&minutes).enumerate() {
-            if here && i == 0 && is(Rule::SessionMissing) {
-                continue;
-            }
-            let (modality, pressure) = if here && i == 0 && is(Rule::RxModalityMismatch) {
-                ("swedish", "light")
-            } else if here && i == 0 && is(Rule::RxPressureContraindicated) {
-                ("deep_tissue", "")
-            } else if !required_modality.is_empty() {
-                (required_modality, "")
-            } else if max_pressure == "light" {
-                *rng.pick(&[("mld", ""), ("swedish", "light"), ("", "light"), ("", "")])
-            } else {
-                (
+            let (modality, pressure) = match plant.session {
+                Session::Missing if here && i == 0 => continue,
+                Session::Done(modality, pressure) if here && i == 0 => (modality, pressure),
+                _ if !required_modality.is_empty() => (required_modality, ""),
+                _ if max_pressure == "light" => {
+                    *rng.pick(&[("mld", ""), ("swedish", "light"), ("", "light"), ("", "")])
+                }
+                _ => (
                     *rng.pick(MODALITIES),
                     *rng.pick(&["", "", "", "light", "moderate", "deep"]),
-                )
+                ),
             };
             let rows = if *m >= 2 && rng.chance(0.1) {
                 vec![m / 2, m - m / 2]
@@ -561,48 +514,24 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
                 } else {
                     String::new()
                 },
-                date,
             });
         }
-        let first_rule = match defect {
-            Some(r) if here => Some(r),
-            _ => None,
-        };
-        if let Some(rule) = first_rule {
-            let l = &mut lines[0];
-            match rule {
-                Rule::DxMissing => l.dx.clear(),
-                Rule::DxInvalidFormat => {
-                    l.dx = rng
-                        .pick(&["M54.", "5M54.50", "M5", "M54.12345", "97140"])
-                        .to_string()
-                }
-                Rule::DxUnknown => l.dx = rng.pick(&["M79.19", "M54.99"]).to_string(),
-                Rule::DxNotBillable => l.dx = rng.pick(&["M54.5", "M62.83"]).to_string(),
-                Rule::WellnessOnly => l.dx = "Z73.3".into(),
-                Rule::DxNotOnRx => l.dx = "R52".into(),
-                Rule::ModifierMissing => l.modifiers = rng.pick(&["", "59"]).to_string(),
-                Rule::UnitsInvalid => l.units = 0,
-                Rule::UnitsOverDocumented => l.units += 1,
-                Rule::UnitsUnderDocumented => l.units -= 1,
-                Rule::RxNotFound => {
-                    for l in &mut lines {
-                        l.rx_id = format!("{rx_id}-X");
-                    }
-                }
-                _ => {}
-            }
+        if here {
+            (plant.claim)(&mut lines, &rx_id, &mut rng);
         }
-        let week = week_of(date);
         let in_week = {
-            let c = week_count.entry(week).or_default();
+            let c = week_count.entry(week_of(date)).or_default();
             *c += 1;
             *c
         };
-        let write = |l: &Line,
-                     out: &mut Chunk,
-                     truth: &mut Vec<(usize, String, u32, Rule)>,
-                     position: &mut usize| {
+        let at = |first, copy| At {
+            target: here,
+            first,
+            copy,
+            date,
+            repeat_in_week: in_week > 1,
+        };
+        let mut emit = |l: &Line, at: At| {
             let charge = l.units * price(l.cpt);
             writeln!(
                 out.claims,
@@ -619,80 +548,31 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
             )
             .unwrap();
             out.lines += 1;
-            let mut add = |r: Rule| truth.push((*position, l.claim_id.clone(), l.line_no, r));
-            match defect {
-                Some(Rule::RxMissing | Rule::RxNotAPrescription) => add(defect.unwrap()),
-                Some(Rule::DxCodesetUnavailable) if l.date >= day(2026, 10, 1) => {
-                    add(Rule::DxCodesetUnavailable)
+            if let Some((rule, p)) = defect {
+                if (p.finds)(&at) {
+                    truth.push((position, l.claim_id.clone(), l.line_no, *rule));
                 }
-                Some(Rule::RxFrequencyExceeded) if in_week > 1 => add(Rule::RxFrequencyExceeded),
-                Some(
-                    r @ (Rule::RxBeforeStart
-                    | Rule::RxExpired
-                    | Rule::RxSessionsExceeded
-                    | Rule::RxNotFound),
-                ) if here => add(r),
-                _ => {}
             }
-            *position += 1;
+            // a line billed twice against minutes documented once: both bill too many units
+            if plant.copy && at.target && at.first {
+                truth.push((
+                    position,
+                    l.claim_id.clone(),
+                    l.line_no,
+                    Rule::UnitsOverDocumented,
+                ));
+            }
+            position += 1;
         };
         for (i, l) in lines.iter().enumerate() {
-            write(l, out, &mut truth, &mut position);
-            if i == 0 && here {
-                match defect {
-                    Some(Rule::DuplicateLine) => {}
-                    Some(r)
-                        if !matches!(
-                            r,
-                            Rule::RxMissing
-                                | Rule::RxNotAPrescription
-                                | Rule::DxCodesetUnavailable
-                                | Rule::RxFrequencyExceeded
-                                | Rule::RxBeforeStart
-                                | Rule::RxExpired
-                                | Rule::RxSessionsExceeded
-                                | Rule::RxNotFound
-                        ) =>
-                    {
-                        truth.push((position - 1, l.claim_id.clone(), l.line_no, r));
-                    }
-                    _ => {}
-                }
-            }
+            emit(l, at(i == 0, false));
         }
-        if here && is(Rule::DuplicateLine) {
-            // the same line billed again on a second claim: a duplicate, and twice the documented units
-            let orig = &lines[0];
-            let dup = Line {
-                claim_id: format!("{}D", orig.claim_id),
-                line_no: orig.line_no,
-                cpt: orig.cpt,
-                units: orig.units,
-                modifiers: orig.modifiers.clone(),
-                dx: orig.dx.clone(),
-                rx_id: orig.rx_id.clone(),
-                date: orig.date,
+        if here && plant.copy {
+            let copy = Line {
+                claim_id: format!("{}D", lines[0].claim_id),
+                ..lines[0].clone()
             };
-            let orig_pos = position - lines.len();
-            truth.push((
-                orig_pos,
-                orig.claim_id.clone(),
-                orig.line_no,
-                Rule::UnitsOverDocumented,
-            ));
-            write(&dup, out, &mut truth, &mut position);
-            truth.push((
-                position - 1,
-                dup.claim_id.clone(),
-                dup.line_no,
-                Rule::DuplicateLine,
-            ));
-            truth.push((
-                position - 1,
-                dup.claim_id.clone(),
-                dup.line_no,
-                Rule::UnitsOverDocumented,
-            ));
+            emit(&copy, at(true, true));
         }
     }
     truth.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.3.id().cmp(b.3.id())));
