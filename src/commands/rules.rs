@@ -1,13 +1,14 @@
-//! `claimscrub rules`: the rule catalogue.
+//! `claimscrub rules`: the rule catalogue, with the official wording of each CARC and RARC.
 
-use crate::rules::RULES;
+use crate::rules::Rule;
 
 pub fn run() -> i32 {
     println!(
         "{:<28} {:<8} {:<5} {:<5} meaning",
         "id", "severity", "carc", "rarc"
     );
-    for r in RULES {
+    for rule in Rule::all() {
+        let r = rule.info();
         let dash = |s: &'static str| if s.is_empty() { "-" } else { s };
         println!(
             "{:<28} {:<8} {:<5} {:<5} {}",
@@ -17,6 +18,14 @@ pub fn run() -> i32 {
             dash(r.rarc),
             r.meaning
         );
+        let (carc, rarc) = rule.code_texts();
+        let indent = " ".repeat(29);
+        if !carc.is_empty() {
+            println!("{indent}CARC {}: {carc}", r.carc);
+        }
+        if !rarc.is_empty() {
+            println!("{indent}RARC {}: {rarc}", r.rarc);
+        }
     }
     0
 }

@@ -84,6 +84,14 @@ impl Progress {
         }
     }
 
+    /// A line on stderr, above the bar when there is one (warnings: shown even with --quiet).
+    fn println(&self, line: &str) {
+        match &self.0 {
+            Some(pb) => pb.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
     fn step(&self, msg: impl Into<std::borrow::Cow<'static, str>>) {
         let msg = msg.into();
         crate::timing(&msg);
@@ -104,6 +112,7 @@ impl Drop for Progress {
 
 pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     crate::timing("start");
     if let Some(n) = args.threads {
         if n == 0 {
@@ -120,6 +129,10 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         sessions: resolve("sessions", &args.sessions, &args.input_dir)?,
         prescriptions: resolve("prescriptions", &args.prescriptions, &args.input_dir)?,
     };
+    crate::output::check_out(
+        &args.out,
+        &[&paths.claims, &paths.sessions, &paths.prescriptions],
+    )?;
     let progress = Progress::new(!args.quiet && std::io::stderr().is_terminal());
 
     progress.step("reading reference data");
@@ -133,6 +146,10 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
 
     progress.step("reading inputs");
     let tables = input::open(&paths)?;
+    let mut warnings = tables.notes.warnings.clone();
+    for w in &warnings {
+        progress.println(&format!("warning: {w}"));
+    }
     let parts = match args.parts {
         Some(0) => bail!("--parts 0: give at least 1"),
         Some(n) => n,
@@ -186,10 +203,21 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     }
     drop(index);
     ledger.finish();
+    let tables_absent = tables.notes.absent.clone();
     let claims_table = tables.claims;
     drop((tables.sessions, tables.prescriptions));
     progress.step("holding");
     let holding = hold::decide(&ledger, args.hold);
+    for (payer, rows) in input::unknown_payers(&ledger.malformed[0]) {
+        let w = format!(
+            "{}: payer_type `{payer}` has no profile in the policy ({}); {rows} claim row{} malformed",
+            input_files[0],
+            policy.source,
+            if rows == 1 { " is" } else { "s are" }
+        );
+        progress.println(&format!("warning: {w}"));
+        warnings.push(w);
+    }
 
     progress.step("writing outputs");
     let ext = args.format.ext();
@@ -215,14 +243,35 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     );
     a?;
     b?;
+    let held_claims = holding_claims(&ledger, &holding);
+    let exit_status = if args.fail_on_hold && held_claims > 0 {
+        1
+    } else {
+        0
+    };
+    let path_text =
+        [&paths.claims, &paths.sessions, &paths.prescriptions].map(|p| p.display().to_string());
+    let bytes = [&paths.claims, &paths.sessions, &paths.prescriptions]
+        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0));
+    let input = |i: usize| summary::InputFile {
+        name: &input_files[i],
+        path: &path_text[i],
+        bytes: bytes[i],
+    };
+    let command_line: Vec<String> = std::env::args().collect();
     let facts = summary::RunFacts {
         ledger: &ledger,
         holding: &holding,
         policy: &policy,
         code_sets: &code_sets,
         mue_source: mue.as_ref().map(|m| m.source.as_str()),
-        input_files: [&input_files[0], &input_files[1], &input_files[2]],
+        inputs: [input(0), input(1), input(2)],
+        absent_columns: &tables_absent,
+        warnings: &warnings,
         hold: args.hold.name(),
+        started_at: &started_at,
+        command_line: &command_line,
+        exit_status,
         elapsed_seconds: started.elapsed().as_secs_f64(),
     };
     let summary = summary::build(&facts);
@@ -235,15 +284,26 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     if !args.quiet {
         eprint!(
             "{}",
-            summary::table(&summary, &args.out.display().to_string())
+            summary::table(
+                &summary,
+                &args.out.display().to_string(),
+                &args.out.join(&names[3]).display().to_string()
+            )
         );
     }
-    let held_claims = summary["claims"]["held"].as_u64().unwrap_or(0);
     // the process ends here: freeing millions of rows one by one would only cost time
     std::mem::forget((ledger, holding, claims_table));
-    Ok(if args.fail_on_hold && held_claims > 0 {
-        1
-    } else {
-        0
-    })
+    Ok(exit_status)
+}
+
+/// Held claims, as summary.json counts them: claims with a held line, and claims all of whose
+/// rows were malformed.
+fn holding_claims(ledger: &Ledger, holding: &hold::Holding) -> usize {
+    let mut held = vec![false; holding.claims];
+    for (l, d) in ledger.lines.iter().zip(&holding.decisions) {
+        if *d != 0 {
+            held[l.claim as usize] = true;
+        }
+    }
+    held.iter().filter(|h| **h).count() + holding.malformed_only_claims
 }

@@ -79,16 +79,16 @@ struct Columns {
 
 impl Columns {
     fn map(table: &RawTable, spec: &[(&str, bool)]) -> Result<Columns> {
-        let names: Vec<String> = table
-            .headers
-            .iter()
-            .map(|h| h.trim().to_ascii_lowercase())
-            .collect();
+        let names = header_names(table);
         let mut index = Vec::with_capacity(spec.len());
         for (name, required) in spec {
             let pos = names.iter().position(|n| n == name);
             if pos.is_none() && *required {
-                bail!("{}: missing required column `{name}`", table.path.display());
+                bail!(
+                    "{}: missing required column `{name}`{}",
+                    table.path.display(),
+                    why_missing(table, &names, name)
+                );
             }
             index.push(pos);
         }
@@ -96,6 +96,112 @@ impl Columns {
             index,
             width: table.headers.len(),
         })
+    }
+}
+
+fn header_names(table: &RawTable) -> Vec<String> {
+    table
+        .headers
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect()
+}
+
+/// What the header shows instead of a required column: another separator, or a near miss.
+fn why_missing(table: &RawTable, names: &[String], name: &str) -> String {
+    if let [only] = &table.headers[..] {
+        for (sep, label) in [(';', "`;`"), ('\t', "tab"), ('|', "`|`")] {
+            if only.matches(sep).count() >= 2 {
+                return format!(
+                    " (the header has one field; the file looks {label}-separated, and claimscrub reads comma-separated CSV)"
+                );
+            }
+        }
+    }
+    match names.iter().find(|n| looks_like(n, name)) {
+        Some(n) => format!(" (`{n}` looks like it)"),
+        None => String::new(),
+    }
+}
+
+/// A header name close to a known column: the same but for case, spaces, `_` and `-`, or one or
+/// two letters apart (edit distance, scaled to the name's length).
+fn looks_like(header: &str, column: &str) -> bool {
+    let squash = |s: &str| -> Vec<u8> {
+        s.bytes()
+            .filter(|b| b.is_ascii_alphanumeric())
+            .map(|b| b.to_ascii_lowercase())
+            .collect()
+    };
+    let (a, b) = (squash(header), squash(column));
+    if a == b {
+        return true;
+    }
+    let allowed = match b.len() {
+        0..=3 => 0,
+        4..=7 => 1,
+        _ => 2,
+    };
+    allowed > 0 && edit_distance(&a, &b) <= allowed
+}
+
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = (diag + (x != y) as usize).min(row[j] + 1).min(up + 1);
+            diag = up;
+        }
+    }
+    row[b.len()]
+}
+
+/// What the headers of the three inputs say beyond their required columns.
+#[derive(Debug, Default, Clone)]
+pub struct HeaderNotes {
+    /// Sentences for stderr and summary.json: a header that looks like a known column.
+    pub warnings: Vec<String>,
+    /// Optional columns absent from their file, as `input.column` (`prescriptions.max_pressure`).
+    pub absent: Vec<String>,
+}
+
+impl HeaderNotes {
+    fn of(tables: &Tables) -> HeaderNotes {
+        let mut notes = HeaderNotes::default();
+        for (i, (table, spec)) in [
+            (&tables.claims, CLAIMS),
+            (&tables.sessions, SESSIONS),
+            (&tables.prescriptions, PRESCRIPTIONS),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let names = header_names(table);
+            for (header, name) in table.headers.iter().zip(&names) {
+                if spec.iter().any(|(c, _)| c == name) {
+                    continue;
+                }
+                if let Some((c, _)) = spec
+                    .iter()
+                    .find(|(c, _)| !names.iter().any(|n| n == c) && looks_like(name, c))
+                {
+                    notes.warnings.push(format!(
+                        "{}: `{}` looks like `{c}`; it was carried through as an extra column",
+                        table.file_name,
+                        header.trim()
+                    ));
+                }
+            }
+            for (c, required) in spec {
+                if !required && !names.iter().any(|n| n == c) {
+                    notes.absent.push(format!("{}.{c}", INPUTS[i]));
+                }
+            }
+        }
+        notes
     }
 }
 
@@ -339,7 +445,7 @@ fn claims(
             policy.profile_index(s).ok_or_else(|| {
                 let names: Vec<_> = policy.profiles.iter().map(|p| p.name.as_str()).collect();
                 format!(
-                    "unknown value `{s}` (the policy's profiles: {})",
+                    "{UNKNOWN_PAYER}{s}` (the policy's profiles: {})",
                     names.join(", ")
                 )
             })
@@ -500,11 +606,36 @@ fn documents(
     Ok((docs, malformed, rows))
 }
 
+/// How a claim row with a payer_type of no profile is told in `malformed.csv`.
+const UNKNOWN_PAYER: &str = "unknown value `";
+
+/// The payer_type values that named no profile, with their malformed rows (most first).
+pub fn unknown_payers(claims: &[Malformed]) -> Vec<(String, usize)> {
+    let prefix = format!("{}: {UNKNOWN_PAYER}", CLAIMS[3].0);
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for m in claims {
+        for e in m.error.split("; ") {
+            if let Some(rest) = e.strip_prefix(&prefix) {
+                if let Some((payer, _)) = rest.split_once('`') {
+                    *counts.entry(payer).or_default() += 1;
+                }
+            }
+        }
+    }
+    let mut v: Vec<(String, usize)> = counts
+        .into_iter()
+        .map(|(p, n)| (p.to_string(), n))
+        .collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
 /// The three input files, opened and their headers checked.
 pub struct Tables {
     pub claims: RawTable,
     pub sessions: RawTable,
     pub prescriptions: RawTable,
+    pub notes: HeaderNotes,
 }
 
 /// Memory a batch with Parquet inputs needs: Parquet files are read whole, every value as text
@@ -571,15 +702,17 @@ pub fn open(paths: &InputPaths) -> Result<Tables> {
         },
         || RawTable::read(&paths.prescriptions),
     );
-    let tables = Tables {
+    let mut tables = Tables {
         claims: c?,
         sessions: s?,
         prescriptions: p?,
+        notes: HeaderNotes::default(),
     };
     // every header is checked before any row, so a missing column stops the run at once
     Columns::map(&tables.claims, CLAIMS)?;
     Columns::map(&tables.sessions, SESSIONS)?;
     Columns::map(&tables.prescriptions, PRESCRIPTIONS)?;
+    tables.notes = HeaderNotes::of(&tables);
     crate::timing("files opened");
     Ok(tables)
 }
@@ -657,4 +790,26 @@ pub fn read_part(
         malformed: [m1, m2, m3],
         rows_read: [n1, n2, n3],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{edit_distance, looks_like};
+
+    #[test]
+    fn near_misses_of_column_names() {
+        assert_eq!(edit_distance(b"modifers", b"modifiers"), 1);
+        for (header, column) in [
+            ("modifers", "modifiers"),
+            ("max_presure", "max_pressure"),
+            ("Max Pressure", "max_pressure"),
+            ("service-date", "service_date"),
+            ("rxid", "rx_id"),
+        ] {
+            assert!(looks_like(&header.to_ascii_lowercase(), column), "{header}");
+        }
+        for (header, column) in [("notes", "units"), ("cpt2", "cpt"), ("payer", "rx_id")] {
+            assert!(!looks_like(header, column), "{header}");
+        }
+    }
 }

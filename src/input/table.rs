@@ -196,6 +196,27 @@ impl RawTable {
             .iter()
             .map(|c| {
                 let s = c.as_materialized_series();
+                let unreadable = || {
+                    anyhow::anyhow!(
+                        "{}: column `{}` has type {}, which claimscrub cannot read as a value; write it as text, a number or a date",
+                        path.display(),
+                        s.name(),
+                        s.dtype()
+                    )
+                };
+                // a timestamp is read as its date (service dates are days)
+                let s = match s.dtype() {
+                    DataType::Datetime(_, _) => s
+                        .cast(&DataType::Date)
+                        .map_err(|_| unreadable())?,
+                    DataType::Binary
+                    | DataType::BinaryOffset
+                    | DataType::List(_)
+                    | DataType::Duration(_)
+                    | DataType::Time
+                    | DataType::Unknown(_) => return Err(unreadable()),
+                    _ => s.clone(),
+                };
                 let cast = s
                     .cast(&DataType::String)
                     .map_err(anyhow::Error::from)

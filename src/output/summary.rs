@@ -18,9 +18,29 @@ pub struct RunFacts<'a> {
     pub policy: &'a Policy,
     pub code_sets: &'a CodeSets,
     pub mue_source: Option<&'a str>,
-    pub input_files: [&'a str; 3],
+    pub inputs: [InputFile<'a>; 3],
+    /// Optional input columns absent from their file, as `input.column`.
+    pub absent_columns: &'a [String],
+    /// Warnings of the run (near-miss headers, payer types without a profile), already on stderr.
+    pub warnings: &'a [String],
     pub hold: &'a str,
+    /// The run's start, RFC 3339 in UTC, and its command line.
+    pub started_at: &'a str,
+    pub command_line: &'a [String],
+    pub exit_status: i32,
     pub elapsed_seconds: f64,
+}
+
+/// An input file as the summary names it.
+pub struct InputFile<'a> {
+    pub name: &'a str,
+    pub path: &'a str,
+    pub bytes: u64,
+}
+
+/// An amount as an exact JSON number with two decimals (`1234.50`, never `1234.4999`).
+fn money(micro: i64) -> Value {
+    serde_json::from_str(&format_money(micro)).expect("a decimal is a JSON number")
 }
 
 #[derive(Default)]
@@ -45,7 +65,7 @@ impl Tally {
             "findings": self.findings,
             "lines": self.lines.len(),
             "claims": self.claims.len(),
-            "charges": format_money(self.charges),
+            "charges": money(self.charges),
         })
     }
 }
@@ -107,14 +127,54 @@ fn not_checked(f: &RunFacts, use_: &CodeSetUse) -> Vec<(Rule, String)> {
         out.push((Rule::UnitsOverMue, why.to_string()));
     }
     if let Some((min, max)) = use_.span {
-        let why = format!(
-            "{} lines dated {} to {} have no loaded ICD-10-CM code set; they were checked against the nearest set (load the year with --icd10)",
-            use_.uncovered,
-            iso(min),
-            iso(max)
-        );
+        let dated = if min == max {
+            format!("dated {}", iso(min))
+        } else {
+            format!("dated {} to {}", iso(min), iso(max))
+        };
+        let why = if use_.uncovered == 1 {
+            format!("1 line {dated} has no loaded ICD-10-CM code set; it was checked against the nearest set (load the year with --icd10)")
+        } else {
+            format!(
+                "{} lines {dated} have no loaded ICD-10-CM code set; they were checked against the nearest set (load the year with --icd10)",
+                use_.uncovered
+            )
+        };
         out.push((Rule::DxUnknown, why.clone()));
         out.push((Rule::DxNotBillable, why));
+    }
+    // rules whose optional columns are absent from the inputs
+    for rule in Rule::all() {
+        let missing: Vec<&&[&str]> = rule
+            .info()
+            .needs
+            .iter()
+            .filter(|group| {
+                group
+                    .iter()
+                    .all(|c| f.absent_columns.iter().any(|a| a == c))
+            })
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let named: Vec<String> = missing
+            .iter()
+            .map(|group| {
+                let input = group[0].split_once('.').map_or("", |(i, _)| i);
+                let columns: Vec<&str> = group
+                    .iter()
+                    .map(|c| c.split_once('.').map_or(*c, |(_, c)| c))
+                    .collect();
+                let file = crate::input::INPUTS
+                    .iter()
+                    .position(|i| *i == input)
+                    .map(|i| f.inputs[i].name)
+                    .unwrap_or(input);
+                format!("{file} has no `{}` column", columns.join("` or `"))
+            })
+            .collect();
+        out.push((rule, format!("{}: the rule cannot fire", named.join("; "))));
     }
     out
 }
@@ -185,7 +245,14 @@ pub fn build(f: &RunFacts) -> Value {
         json!({
             "clean_lines": s.lines[0], "held_lines": s.lines[1],
             "clean_claims": s.claims[0], "held_claims": s.claims[1],
-            "clean_charges": format_money(s.charges[0]), "held_charges": format_money(s.charges[1]),
+            "clean_charges": money(s.charges[0]), "held_charges": money(s.charges[1]),
+        })
+    };
+    // the batch's lines; its claims are counted once, under "claims"
+    let lines_json = |s: &Side| {
+        json!({
+            "clean": s.lines[0], "held": s.lines[1],
+            "clean_charges": money(s.charges[0]), "held_charges": money(s.charges[1]),
         })
     };
     let payer_json: serde_json::Map<String, Value> = payers
@@ -229,18 +296,28 @@ pub fn build(f: &RunFacts) -> Value {
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let file = f.input_files[i];
+            let file = &f.inputs[i];
             let malformed = batch.malformed[i].len();
             (
                 name.to_string(),
-                json!({"file": file, "rows_read": batch.rows_read[i], "malformed_rows": malformed}),
+                json!({
+                    "file": file.name,
+                    "path": file.path,
+                    "bytes": file.bytes,
+                    "rows_read": batch.rows_read[i],
+                    "malformed_rows": malformed,
+                }),
             )
         })
         .collect();
 
     json!({
         "claimscrub_version": env!("CARGO_PKG_VERSION"),
+        "started_at": f.started_at,
+        "command_line": f.command_line,
+        "exit_status": f.exit_status,
         "inputs": inputs,
+        "warnings": f.warnings,
         "accounting": {
             "claims_rows_read": claims_read,
             "clean_lines": total.lines[0],
@@ -250,13 +327,16 @@ pub fn build(f: &RunFacts) -> Value {
             "balanced": claims_read == total.lines[0] + total.lines[1] + malformed_claim_rows,
         },
         "hold": f.hold,
+        // held = held_with_lines + held_with_only_malformed_rows
         "claims": {
             "total": f.holding.claims + f.holding.malformed_only_claims,
             "clean": total.claims[0],
             "held": total.claims[1] + f.holding.malformed_only_claims,
+            "held_with_lines": total.claims[1],
             "held_with_only_malformed_rows": f.holding.malformed_only_claims,
+            "clean_claim_rate": clean_claim_rate(total.claims[0], f.holding.claims + f.holding.malformed_only_claims),
         },
-        "lines": side_json(&total),
+        "lines": lines_json(&total),
         "rules": rules,
         "payer_types": payer_json,
         "code_sets": code_sets,
@@ -267,15 +347,41 @@ pub fn build(f: &RunFacts) -> Value {
     })
 }
 
-/// The closing table on stderr.
-pub fn table(summary: &Value, out: &str) -> String {
+/// Clean claims of all claims, as a JSON number with one decimal (percent); null without claims.
+fn clean_claim_rate(clean: usize, total: usize) -> Value {
+    if total == 0 {
+        return Value::Null;
+    }
+    let tenths = (clean as u128 * 1000 + total as u128 / 2) / total as u128;
+    serde_json::from_str(&format!("{}.{}", tenths / 10, tenths % 10)).expect("a number")
+}
+
+/// The closing table on stderr, at most 100 columns wide.
+pub fn table(summary: &Value, out: &str, malformed_file: &str) -> String {
     let mut s = String::new();
     let a = &summary["accounting"];
     let c = &summary["claims"];
+    let rate = match &c["clean_claim_rate"] {
+        Value::Null => String::new(),
+        r => format!(" ({r}% clean)"),
+    };
     s.push_str(&format!(
-        "claimscrub: {} claim lines read: {} clean, {} held, {} malformed  |  claims: {} clean, {} held\n",
+        "claimscrub: {} claim lines read: {} clean, {} held, {} malformed\nclaims: {} clean, {} held{rate}\n",
         a["claims_rows_read"], a["clean_lines"], a["held_lines"], a["malformed_claims_rows"], c["clean"], c["held"]
     ));
+    let row = |s: &mut String,
+               name: &str,
+               severity: &str,
+               lines: &Value,
+               claims: &Value,
+               charges: &Value| {
+        s.push_str(&format!(
+            "{name:<28} {severity:<8} {:>9} {:>8} {:>14}\n",
+            lines.to_string(),
+            claims.to_string(),
+            charges.to_string()
+        ))
+    };
     s.push_str(&format!(
         "{:<28} {:<8} {:>9} {:>8} {:>14}\n",
         "rule", "severity", "lines", "claims", "charges"
@@ -285,20 +391,56 @@ pub fn table(summary: &Value, out: &str) -> String {
         if r["findings"].as_u64().unwrap_or(0) == 0 {
             continue;
         }
-        s.push_str(&format!(
-            "{:<28} {:<8} {:>9} {:>8} {:>14}\n",
+        row(
+            &mut s,
             info.id,
             info.severity.as_str(),
-            r["lines"].as_u64().unwrap_or(0),
-            r["claims"].as_u64().unwrap_or(0),
-            r["charges"].as_str().unwrap_or("")
+            &r["lines"],
+            &r["claims"],
+            &r["charges"],
+        );
+    }
+    let l = &summary["lines"];
+    row(
+        &mut s,
+        "held in all",
+        "",
+        &l["held"],
+        &c["held"],
+        &l["held_charges"],
+    );
+    let malformed: Vec<String> = crate::input::INPUTS
+        .iter()
+        .filter_map(|name| {
+            let n = summary["inputs"][name]["malformed_rows"]
+                .as_u64()
+                .unwrap_or(0);
+            (n > 0).then(|| format!("{n} {name} row{}", if n == 1 { "" } else { "s" }))
+        })
+        .collect();
+    if !malformed.is_empty() {
+        s.push_str(&format!(
+            "malformed rows ({}): {malformed_file}\n",
+            malformed.join(", ")
         ));
     }
+    // rules not checked for the same reason share a line
+    let mut reasons: Vec<(String, Vec<&str>)> = Vec::new();
     for nc in summary["not_checked"].as_array().into_iter().flatten() {
-        s.push_str(&format!(
-            "not checked: {}: {}\n",
+        let (rule, why) = (
             nc["rule"].as_str().unwrap_or(""),
-            nc["reason"].as_str().unwrap_or("")
+            nc["reason"].as_str().unwrap_or(""),
+        );
+        match reasons.iter_mut().find(|(w, _)| w == why) {
+            Some((_, rules)) => rules.push(rule),
+            None => reasons.push((why.to_string(), vec![rule])),
+        }
+    }
+    for (why, rules) in reasons {
+        s.push_str(&wrap(
+            &format!("not checked: {}: {why}", rules.join(", ")),
+            100,
+            "  ",
         ));
     }
     s.push_str(&format!(
@@ -306,4 +448,23 @@ pub fn table(summary: &Value, out: &str) -> String {
         summary["elapsed_seconds"].as_f64().unwrap_or(0.0)
     ));
     s
+}
+
+/// Words of `text` in lines of at most `width` columns, later lines indented.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = indent.to_string();
+        } else if !line.is_empty() && line != indent {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
 }

@@ -195,7 +195,7 @@ pub fn write_clean_held(
     Ok(())
 }
 
-pub const REJECTIONS_HEADER: [&str; 12] = [
+pub const REJECTIONS_HEADER: [&str; 14] = [
     "claim_id",
     "line_no",
     "patient_id",
@@ -206,6 +206,8 @@ pub const REJECTIONS_HEADER: [&str; 12] = [
     "severity",
     "carc",
     "rarc",
+    "carc_text",
+    "rarc_text",
     "message",
     "charge",
 ];
@@ -226,10 +228,11 @@ pub fn defuse(v: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// One row of `rejections`.
-fn rejection_row<'a>(batch: &'a Ledger, f: &'a Found, policy: &'a Policy) -> [Cow<'a, str>; 12] {
+fn rejection_row<'a>(batch: &'a Ledger, f: &'a Found, policy: &'a Policy) -> [Cow<'a, str>; 14] {
     let l = &batch.lines[f.line as usize];
     let info = f.rule.info();
     let reject = info.severity == crate::rules::Severity::Reject;
+    let (carc_text, rarc_text) = f.rule.code_texts();
     [
         defuse(batch.text(l.claim_id)),
         f.line_no.to_string().into(),
@@ -241,6 +244,8 @@ fn rejection_row<'a>(batch: &'a Ledger, f: &'a Found, policy: &'a Policy) -> [Co
         info.severity.as_str().into(),
         (if reject { info.carc } else { "" }).into(),
         (if reject { info.rarc } else { "" }).into(),
+        (if reject { carc_text } else { "" }).into(),
+        (if reject { rarc_text } else { "" }).into(),
         defuse(&f.message),
         defuse(batch.text(f.charge_text)),
     ]

@@ -33,6 +33,28 @@ struct PolicyFile {
     profiles: BTreeMap<String, ProfileFile>,
 }
 
+/// A policy file as written: every key optional, so that a file names only what it changes.
+/// Read first, for its errors with line numbers; then laid over the built-in policy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read for its errors only
+struct PartialPolicyFile {
+    timed_codes: Option<Vec<String>>,
+    physical_medicine_codes: Option<Vec<String>>,
+    profiles: Option<BTreeMap<String, PartialProfileFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read for its errors only
+struct PartialProfileFile {
+    unit_rule: Option<UnitRule>,
+    required_modifiers: Option<Vec<String>>,
+    mue: Option<BTreeMap<String, i64>>,
+    timed_codes: Option<Vec<String>>,
+    physical_medicine_codes: Option<Vec<String>>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProfileFile {
@@ -101,6 +123,15 @@ pub struct Profile {
     pub physical_medicine: CodeList,
 }
 
+fn toml_error(e: toml::de::Error, text: &str, source: &str) -> anyhow::Error {
+    let msg = e.message().to_string();
+    let at = e
+        .span()
+        .map(|s| format!(" (line {})", text[..s.start].lines().count().max(1)))
+        .unwrap_or_default();
+    anyhow::anyhow!("{source}: not a valid policy{at}: {msg}")
+}
+
 /// Payer profiles a policy may hold: a line keeps its profile in a byte, and the summary counts a
 /// claim's profiles and outcomes as bits of a u64.
 pub const MAX_PROFILES: usize = 32;
@@ -114,7 +145,7 @@ pub struct Policy {
 
 impl Policy {
     pub fn builtin() -> Policy {
-        Policy::parse(DEFAULT_POLICY, "built-in").expect("the built-in policy parses")
+        Policy::parse_whole(DEFAULT_POLICY, "built-in").expect("the built-in policy parses")
     }
 
     pub fn load(path: &std::path::Path) -> Result<Policy> {
@@ -123,15 +154,52 @@ impl Policy {
         Policy::parse(&text, &path.display().to_string())
     }
 
+    /// A policy file laid over the built-in policy: the file sets what it names (a top-level list,
+    /// a profile's key) and takes the rest from the built-in one. A profile the built-in policy
+    /// does not have is taken as written and needs its `unit_rule`.
     pub fn parse(text: &str, source: &str) -> Result<Policy> {
-        let file: PolicyFile = toml::from_str(text).map_err(|e| {
-            let msg = e.message().to_string();
-            let at = e
-                .span()
-                .map(|s| format!(" (line {})", text[..s.start].lines().count().max(1)))
-                .unwrap_or_default();
-            anyhow::anyhow!("{source}: not a valid policy{at}: {msg}")
-        })?;
+        let _: PartialPolicyFile = toml::from_str(text).map_err(|e| toml_error(e, text, source))?;
+        let mut merged: toml::Table = DEFAULT_POLICY.parse().expect("the built-in policy parses");
+        let user: toml::Table = text.parse().map_err(|e| toml_error(e, text, source))?;
+        for (key, value) in user {
+            match (key.as_str(), value) {
+                ("profiles", toml::Value::Table(profiles)) => {
+                    let all = merged
+                        .entry("profiles")
+                        .or_insert_with(|| toml::Value::Table(Default::default()));
+                    let all = all.as_table_mut().expect("profiles is a table");
+                    for (name, profile) in profiles {
+                        match (all.get_mut(&name), profile) {
+                            (Some(toml::Value::Table(have)), toml::Value::Table(set)) => {
+                                have.extend(set)
+                            }
+                            (_, profile) => {
+                                all.insert(name, profile);
+                            }
+                        }
+                    }
+                }
+                (_, value) => {
+                    merged.insert(key, value);
+                }
+            }
+        }
+        let file: PolicyFile =
+            toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    anyhow::anyhow!("{source}: not a valid policy: {}", e.message())
+                })?;
+        Policy::build(file, source)
+    }
+
+    /// A complete policy file, nothing taken from the built-in one.
+    fn parse_whole(text: &str, source: &str) -> Result<Policy> {
+        let file: PolicyFile = toml::from_str(text).map_err(|e| toml_error(e, text, source))?;
+        Policy::build(file, source)
+    }
+
+    fn build(file: PolicyFile, source: &str) -> Result<Policy> {
         let ctx = |what: &str| format!("{source}: {what}");
         let timed = CodeList::parse(&file.timed_codes).with_context(|| ctx("timed_codes"))?;
         let physical = CodeList::parse(&file.physical_medicine_codes)
@@ -246,6 +314,42 @@ mod tests {
     }
 
     #[test]
+    fn a_partial_policy_takes_the_rest_from_the_built_in_one() {
+        let p = Policy::parse(
+            "[profiles.medicare]\nrequired_modifiers = [\"GP\", \"KX\"]\n\n[profiles.tricare]\nunit_rule = \"cms\"\n",
+            "p.toml",
+        )
+        .unwrap();
+        let names: Vec<_> = p.profiles.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "auto_pip",
+                "commercial",
+                "medicaid",
+                "medicare",
+                "tricare",
+                "workers_comp"
+            ]
+        );
+        let medicare = &p.profiles[p.profile_index("medicare").unwrap()];
+        assert_eq!(
+            medicare.unit_rule,
+            UnitRule::Cms,
+            "kept from the built-in profile"
+        );
+        assert_eq!(medicare.required_modifiers, ["GP", "KX"]);
+        assert!(medicare.timed.contains("97124"), "top-level lists kept");
+        let p = Policy::parse("timed_codes = [\"97110\"]\n", "p.toml").unwrap();
+        assert!(!p.profiles[0].timed.contains("97124"));
+        assert_eq!(p.profiles.len(), 5);
+        let err = Policy::parse("[profiles.tricare]\nrequired_modifiers = []\n", "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("p.toml") && err.contains("unit_rule"), "{err}");
+    }
+
+    #[test]
     fn more_profiles_than_fit_are_refused_at_load() {
         let policy = |n: usize| {
             let mut t = String::from("timed_codes = []\nphysical_medicine_codes = []\n");
@@ -254,8 +358,12 @@ mod tests {
             }
             Policy::parse(&t, "p.toml")
         };
-        assert_eq!(policy(MAX_PROFILES).unwrap().profiles.len(), MAX_PROFILES);
-        let err = policy(MAX_PROFILES + 1).unwrap_err().to_string();
+        // the five built-in profiles stay beside the file's own
+        assert_eq!(
+            policy(MAX_PROFILES - 5).unwrap().profiles.len(),
+            MAX_PROFILES
+        );
+        let err = policy(MAX_PROFILES - 4).unwrap_err().to_string();
         assert!(
             err.contains("33 payer profiles") && err.contains("at most 32"),
             "{err}"

@@ -41,6 +41,10 @@ pub struct RuleDef {
     pub rarc: &'static str,
     pub meaning: &'static str,
     pub check: Check,
+    /// Optional input columns without which the rule cannot fire, as `input.column`: every
+    /// group needs one of its columns. A run whose inputs lack a group lists the rule as not
+    /// checked.
+    pub needs: &'static [&'static [&'static str]],
 }
 
 impl Rule {
@@ -59,6 +63,26 @@ impl Rule {
     pub fn all() -> impl Iterator<Item = Rule> {
         Rule::ALL.iter().copied()
     }
+    /// The official wording of the rule's CARC and RARC ("" where it has none), looked up once.
+    pub fn code_texts(self) -> (&'static str, &'static str) {
+        static TEXTS: std::sync::OnceLock<Vec<(&'static str, &'static str)>> =
+            std::sync::OnceLock::new();
+        let texts = TEXTS.get_or_init(|| {
+            let text = |kind, code: &str| {
+                if code.is_empty() {
+                    ""
+                } else {
+                    code_text(kind, code).unwrap_or("")
+                }
+            };
+            RULES
+                .iter()
+                .map(|r| (text("CARC", r.carc), text("RARC", r.rarc)))
+                .collect()
+        });
+        texts[self as usize]
+    }
+
     pub fn from_id(id: &str) -> Option<Rule> {
         Rule::all().find(|r| r.id() == id)
     }

@@ -14,6 +14,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "",
     meaning: "an earlier line has the same patient, date, procedure and modifiers",
     check: Check::Batch(check),
+    needs: &[],
 };
 
 fn check(ctx: &Context) -> Vec<(u32, String)> {

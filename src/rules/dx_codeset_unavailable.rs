@@ -14,6 +14,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "",
     meaning: "no loaded code set covers the service date; the nearest one was used",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(_: &Context, l: &LineFacts) -> Option<String> {

@@ -13,6 +13,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "M76",
     meaning: "a code is not ICD-10-CM syntax: letter, digit, letter/digit, then optionally `.` and 1-4 letters/digits",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(_: &Context, l: &LineFacts) -> Option<String> {

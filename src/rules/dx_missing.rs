@@ -11,6 +11,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "MA63",
     meaning: "the line has no diagnosis code",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(_: &Context, l: &LineFacts) -> Option<String> {

@@ -14,6 +14,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "M81",
     meaning: "a code exists but is a header, not a billable leaf",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(_: &Context, l: &LineFacts) -> Option<String> {

@@ -14,6 +14,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "",
     meaning: "none of the line's billable codes is on its prescription (prefix match)",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(_: &Context, l: &LineFacts) -> Option<String> {

@@ -14,6 +14,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "M84",
     meaning: "a code is not in the ICD-10-CM code set in effect on the service date",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(_: &Context, l: &LineFacts) -> Option<String> {

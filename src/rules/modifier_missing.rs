@@ -12,6 +12,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "N822",
     meaning: "the payer profile requires a modifier on physical-medicine codes and the line lacks it",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(_: &Context, l: &LineFacts) -> Option<String> {

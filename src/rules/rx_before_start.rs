@@ -13,6 +13,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "",
     meaning: "service before the prescription's start_date",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(ctx: &Context, l: &LineFacts) -> Option<String> {

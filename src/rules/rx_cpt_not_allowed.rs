@@ -12,6 +12,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "N54",
     meaning: "the procedure is not in the prescription's allowed_cpt",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(_: &Context, l: &LineFacts) -> Option<String> {

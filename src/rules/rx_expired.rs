@@ -14,6 +14,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "",
     meaning: "service after the prescription's end_date",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(ctx: &Context, l: &LineFacts) -> Option<String> {

@@ -13,6 +13,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "N640",
     meaning: "the visit is beyond frequency_per_week in its Monday-Sunday week",
     check: Check::Line(check),
+    needs: &[&["prescriptions.frequency_per_week"]],
 };
 
 fn check(_: &Context, l: &LineFacts) -> Option<String> {

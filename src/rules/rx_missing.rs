@@ -11,6 +11,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "M62",
     meaning: "the patient has no physician document",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(ctx: &Context, l: &LineFacts) -> Option<String> {

@@ -12,6 +12,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "",
     meaning: "the prescription requires a modality and the session documents another",
     check: Check::Line(check),
+    needs: &[&["prescriptions.required_modality"], &["sessions.modality"]],
 };
 
 fn check(ctx: &Context, l: &LineFacts) -> Option<String> {

@@ -12,6 +12,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "",
     meaning: "the only documents are a referral or a recommendation",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(ctx: &Context, l: &LineFacts) -> Option<String> {

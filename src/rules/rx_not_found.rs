@@ -11,6 +11,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "M62",
     meaning: "rx_id names no document of this patient",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(ctx: &Context, l: &LineFacts) -> Option<String> {

@@ -12,6 +12,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "",
     meaning: "the session's pressure exceeds the prescription's max_pressure",
     check: Check::Line(check),
+    needs: &[&["prescriptions.max_pressure"], &["sessions.pressure", "sessions.modality"]],
 };
 
 fn check(ctx: &Context, l: &LineFacts) -> Option<String> {

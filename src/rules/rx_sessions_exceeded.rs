@@ -13,6 +13,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "N54",
     meaning: "the visit is beyond the authorised number of sessions",
     check: Check::Line(check),
+    needs: &[&["prescriptions.authorized_sessions"]],
 };
 
 fn check(_: &Context, l: &LineFacts) -> Option<String> {

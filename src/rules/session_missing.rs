@@ -13,6 +13,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "M127",
     meaning: "no session documents this patient, date and procedure",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(ctx: &Context, l: &LineFacts) -> Option<String> {

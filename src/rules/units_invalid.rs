@@ -11,6 +11,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "M53",
     meaning: "units < 1",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(_: &Context, l: &LineFacts) -> Option<String> {

@@ -15,6 +15,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "M53",
     meaning: "more units than the documented minutes support (8-minute / per-code rule)",
     check: Check::Visit(check),
+    needs: &[],
 };
 
 fn check(ctx: &Context, visit: &VisitUnits, out: &mut Vec<(u32, String)>) {

@@ -12,6 +12,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "N362",
     meaning: "units of the code in the visit exceed its MUE",
     check: Check::Visit(check),
+    needs: &[],
 };
 
 fn check(ctx: &Context, visit: &VisitUnits, out: &mut Vec<(u32, String)>) {

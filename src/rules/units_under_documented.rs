@@ -13,6 +13,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "",
     meaning: "fewer units than the documented minutes support",
     check: Check::Visit(check),
+    needs: &[],
 };
 
 fn check(ctx: &Context, visit: &VisitUnits, out: &mut Vec<(u32, String)>) {

@@ -14,6 +14,7 @@ pub const RULE: RuleDef = RuleDef {
     rarc: "N130",
     meaning: "every billable code of the line is a wellness code (routine exams, counselling, lifestyle, stress)",
     check: Check::Line(check),
+    needs: &[],
 };
 
 fn check(ctx: &Context, l: &LineFacts) -> Option<String> {
