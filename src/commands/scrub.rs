@@ -173,6 +173,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         file_name(&paths.sessions),
         file_name(&paths.prescriptions),
     ];
+    let batch_rx_ids = facts::BatchRxIds::new(|| input::all_rx_ids(&tables));
     let mut ledger = Ledger::new(tables.claims.shared_bytes());
     for part in 0..parts {
         let of = if parts > 1 {
@@ -194,6 +195,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
             code_sets: &code_sets,
             mue: mue.as_ref(),
             wellness: &wellness,
+            batch_rx_ids: (parts > 1).then_some(&batch_rx_ids),
         };
         let findings = rules::run_all(&ctx);
         crate::timing("rules checked");
@@ -201,7 +203,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         ledger.add(batch, findings);
         crate::timing("part done");
     }
-    drop(index);
+    drop((index, batch_rx_ids));
     ledger.finish();
     let tables_absent = tables.notes.absent.clone();
     let claims_table = tables.claims;

@@ -19,7 +19,7 @@ use crate::reference::icd10::CodeSets;
 use crate::reference::policy::{Policy, Profile};
 pub use documented::{Documented, DocumentedSet};
 use dx::LineDx;
-pub use rx::{Counted, DocIndex, RxLink, RxStatus};
+pub use rx::{BatchRxIds, Counted, DocIndex, RxLink, RxStatus};
 pub use visits::Visit;
 
 pub struct Facts {

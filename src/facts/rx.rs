@@ -186,6 +186,26 @@ pub(super) fn count_visits(batch: &Batch, rx: &[RxLink], visit_of: &[u32]) -> Ve
     counted
 }
 
+/// The rx_ids of the whole batch, for a batch scrubbed in parts (a part holds only its own
+/// patients' documents): loaded on first use.
+pub struct BatchRxIds<'a> {
+    load: Box<dyn Fn() -> FxHashSet<Code> + Sync + 'a>,
+    set: std::sync::OnceLock<FxHashSet<Code>>,
+}
+
+impl<'a> BatchRxIds<'a> {
+    pub fn new(load: impl Fn() -> FxHashSet<Code> + Sync + 'a) -> BatchRxIds<'a> {
+        BatchRxIds {
+            load: Box::new(load),
+            set: Default::default(),
+        }
+    }
+
+    pub fn contains(&self, rx_id: &str) -> bool {
+        self.set.get_or_init(|| (self.load)()).contains(rx_id)
+    }
+}
+
 /// The documents by patient and the rx_ids in use, for messages.
 pub struct DocIndex {
     by_patient: FxHashMap<Code, SmallVec<[u32; 2]>>,

@@ -93,6 +93,8 @@ pub struct Context<'a> {
     pub code_sets: &'a CodeSets,
     pub mue: Option<&'a MueTable>,
     pub wellness: &'a [String],
+    /// The rx_ids of the whole batch when it is scrubbed in parts.
+    pub batch_rx_ids: Option<&'a crate::facts::BatchRxIds<'a>>,
 }
 
 /// Run every rule and return the findings in `rejections` order: by line, then rule id.

@@ -20,7 +20,12 @@ fn check(ctx: &Context, l: &LineFacts) -> Option<String> {
     }
     let rx_id = ctx.batch.rx_id(l.line)?;
     let patient = ctx.batch.claim_text(l.line.patient_id);
-    Some(if ctx.facts.doc_index(ctx.batch).has_rx_id(rx_id) {
+    // in parts, the number may belong to a patient of another part
+    let known = match ctx.batch_rx_ids {
+        Some(all) => all.contains(rx_id),
+        None => ctx.facts.doc_index(ctx.batch).has_rx_id(rx_id),
+    };
+    Some(if known {
         format!("{rx_id} belongs to another patient, not {patient}")
     } else {
         format!("{rx_id} names no document of patient {patient}")

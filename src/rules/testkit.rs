@@ -139,6 +139,7 @@ pub fn run_with(
         code_sets: &code_sets,
         mue,
         wellness: &wellness,
+        batch_rx_ids: None,
     };
     super::run(&ctx, rules)
         .into_iter()
