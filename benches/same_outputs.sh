@@ -2,7 +2,7 @@
 # Do two builds of claimscrub give the same outputs? For a change that must not change behaviour.
 # Runs both binaries on the demo, on every case folder (with its args, whole and in 3 parts) and on
 # generated batches, and compares rejections, clean, held and malformed byte for byte and
-# summary.json apart from elapsed_seconds. Not part of CI.
+# summary.json apart from elapsed_seconds, started_at and command_line. Not part of CI.
 #
 #   benches/same_outputs.sh OLD_BINARY NEW_BINARY [GENERATED_LINES ...]   default: 100000
 set -euo pipefail
@@ -35,7 +35,8 @@ same() {
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 for s in (a, b):
-    s.pop("elapsed_seconds", None)
+    for key in ("elapsed_seconds", "started_at", "command_line"):
+        s.pop(key, None)
 if a != b:
     print(f"DIFFERS {sys.argv[3]}: summary.json")
     sys.exit(1)

@@ -46,7 +46,7 @@ pub struct ScrubArgs {
     /// Folder for the outputs (created when missing).
     #[arg(long)]
     pub out: PathBuf,
-    /// Payer policy TOML replacing the built-in one (see `claimscrub policy`).
+    /// Payer policy TOML laid over the built-in one: it sets what it names (see `claimscrub policy`).
     #[arg(long)]
     pub policy: Option<PathBuf>,
     /// A further ICD-10-CM code set: TSV or CMS order file; fiscal year from the name or `FY2027=FILE`.
@@ -55,6 +55,10 @@ pub struct ScrubArgs {
     /// CMS practitioner MUE table (CSV).
     #[arg(long)]
     pub mue: Option<PathBuf>,
+    /// CMS practitioner NCCI procedure-to-procedure edit file (tab- or comma-separated, as CMS
+    /// ships it); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub ncci: Vec<PathBuf>,
     /// Hold whole claims with a reject finding, or only the lines.
     #[arg(long, value_enum, default_value = "claim")]
     pub hold: HoldMode,

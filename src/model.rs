@@ -121,6 +121,7 @@ pub struct ClaimLine {
     pub patient_id: ClaimText,
     /// Index of the payer profile in the policy.
     pub payer: u8,
+    pub rendering_npi: ClaimText,
     /// Empty when the claim names no prescription.
     pub rx_id: ClaimText,
     pub date: Day,

@@ -141,6 +141,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         None => Policy::builtin(),
     };
     let mue = args.mue.as_deref().map(MueTable::load).transpose()?;
+    let ncci = crate::reference::ncci::NcciEdits::load(&args.ncci, &policy.pair_edits())?;
     let code_sets = CodeSets::load(&args.icd10)?;
     let wellness = wellness_prefixes();
 
@@ -196,6 +197,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
             mue: mue.as_ref(),
             wellness: &wellness,
             batch_rx_ids: (parts > 1).then_some(&batch_rx_ids),
+            ncci: &ncci,
         };
         let findings = rules::run_all(&ctx);
         crate::timing("rules checked");
@@ -267,6 +269,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         policy: &policy,
         code_sets: &code_sets,
         mue_source: mue.as_ref().map(|m| m.source.as_str()),
+        ncci: &ncci,
         inputs: [input(0), input(1), input(2)],
         absent_columns: &tables_absent,
         warnings: &warnings,

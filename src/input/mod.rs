@@ -291,6 +291,7 @@ impl Rebase for ClaimLine {
         for t in [
             &mut self.claim_id,
             &mut self.patient_id,
+            &mut self.rendering_npi,
             &mut self.rx_id,
             &mut self.charge_text,
             &mut self.diagnosis_codes,
@@ -450,7 +451,7 @@ fn claims(
                 )
             })
         });
-        r.req(4);
+        let rendering_npi = r.req(4);
         let rx_id = r.opt(6);
         let date = r.req(7);
         let date = r.parse(7, &date, parse_date);
@@ -467,6 +468,7 @@ fn claims(
             line_no: line_no?,
             patient_id: t.copy(&patient_id),
             payer: payer? as u8,
+            rendering_npi: t.text(&rendering_npi),
             rx_id: t.text(&rx_id),
             date: date?,
             cpt,

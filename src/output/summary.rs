@@ -18,6 +18,7 @@ pub struct RunFacts<'a> {
     pub policy: &'a Policy,
     pub code_sets: &'a CodeSets,
     pub mue_source: Option<&'a str>,
+    pub ncci: &'a crate::reference::ncci::NcciEdits,
     pub inputs: [InputFile<'a>; 3],
     /// Optional input columns absent from their file, as `input.column`.
     pub absent_columns: &'a [String],
@@ -125,6 +126,14 @@ fn not_checked(f: &RunFacts, use_: &CodeSetUse) -> Vec<(Rule, String)> {
             "no MUE table given (--mue) and the policy sets no MUE values"
         };
         out.push((Rule::UnitsOverMue, why.to_string()));
+    }
+    if f.ncci.files.is_empty() {
+        let why = if f.policy.pairs.is_empty() {
+            "no NCCI edit file given (--ncci) and the policy has no pairs"
+        } else {
+            "no NCCI edit file given (--ncci): checked only for the policy's pairs"
+        };
+        out.push((Rule::NcciPtpConflict, why.to_string()));
     }
     if let Some((min, max)) = use_.span {
         let dated = if min == max {
@@ -341,6 +350,8 @@ pub fn build(f: &RunFacts) -> Value {
         "payer_types": payer_json,
         "code_sets": code_sets,
         "mue_table": f.mue_source,
+        "ncci_files": f.ncci.files,
+        "ncci_edits": f.ncci.edits.len(),
         "policy": f.policy.source,
         "not_checked": not_checked,
         "elapsed_seconds": (f.elapsed_seconds * 1000.0).round() / 1000.0,

@@ -2,4 +2,5 @@
 
 pub mod icd10;
 pub mod mue;
+pub mod ncci;
 pub mod policy;

@@ -31,6 +31,18 @@ struct PolicyFile {
     timed_codes: Vec<String>,
     physical_medicine_codes: Vec<String>,
     profiles: BTreeMap<String, ProfileFile>,
+    #[serde(default)]
+    pairs: Vec<PairFile>,
+}
+
+/// A payer's own procedure-to-procedure edit (SPEC §9).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairFile {
+    column1: String,
+    column2: String,
+    modifier_indicator: u8,
+    profiles: Vec<String>,
 }
 
 /// A policy file as written: every key optional, so that a file names only what it changes.
@@ -42,6 +54,7 @@ struct PartialPolicyFile {
     timed_codes: Option<Vec<String>>,
     physical_medicine_codes: Option<Vec<String>>,
     profiles: Option<BTreeMap<String, PartialProfileFile>>,
+    pairs: Option<Vec<PairFile>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,6 +66,7 @@ struct PartialProfileFile {
     mue: Option<BTreeMap<String, i64>>,
     timed_codes: Option<Vec<String>>,
     physical_medicine_codes: Option<Vec<String>>,
+    ncci: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,6 +79,8 @@ struct ProfileFile {
     mue: BTreeMap<String, i64>,
     timed_codes: Option<Vec<String>>,
     physical_medicine_codes: Option<Vec<String>>,
+    #[serde(default)]
+    ncci: bool,
 }
 
 /// A list of procedure codes and inclusive numeric ranges.
@@ -121,6 +137,18 @@ pub struct Profile {
     pub mue: BTreeMap<String, i64>,
     pub timed: CodeList,
     pub physical_medicine: CodeList,
+    /// Whether CMS's NCCI edits (`--ncci`) apply to the profile's lines.
+    pub ncci: bool,
+}
+
+/// A payer's own procedure-to-procedure edit, applied to the profiles it names.
+#[derive(Clone, Debug)]
+pub struct Pair {
+    pub column1: String,
+    pub column2: String,
+    pub modifier_indicator: u8,
+    /// Indices of the profiles it applies to.
+    pub profiles: Vec<usize>,
 }
 
 fn toml_error(e: toml::de::Error, text: &str, source: &str) -> anyhow::Error {
@@ -140,6 +168,7 @@ pub const MAX_PROFILES: usize = 32;
 pub struct Policy {
     /// Sorted by name; a claim line refers to its profile by index.
     pub profiles: Vec<Profile>,
+    pub pairs: Vec<Pair>,
     pub source: String,
 }
 
@@ -238,6 +267,7 @@ impl Policy {
                     })?,
                     None => physical.clone(),
                 },
+                ncci: p.ncci,
                 name: key,
             });
         }
@@ -248,8 +278,41 @@ impl Policy {
                 profiles.len()
             );
         }
+        let mut pairs = Vec::new();
+        for (i, p) in file.pairs.iter().enumerate() {
+            let at = format!("{source}: pairs[{i}]");
+            for code in [&p.column1, &p.column2] {
+                if crate::reference::ncci::pack(code.trim()).is_none() {
+                    bail!("{at}: `{code}` is not a procedure code");
+                }
+            }
+            if ![0, 1, 9].contains(&p.modifier_indicator) {
+                bail!(
+                    "{at}: modifier_indicator {} is not 0, 1 or 9",
+                    p.modifier_indicator
+                );
+            }
+            let mut named = Vec::new();
+            for name in &p.profiles {
+                let key = name.trim().to_ascii_lowercase();
+                match profiles.iter().position(|q| q.name == key) {
+                    Some(q) => named.push(q),
+                    None => bail!("{at}: no profile `{name}`"),
+                }
+            }
+            pairs.push(Pair {
+                column1: p.column1.trim().to_ascii_uppercase(),
+                column2: p.column2.trim().to_ascii_uppercase(),
+                modifier_indicator: p.modifier_indicator,
+                profiles: named,
+            });
+        }
+        if pairs.len() > u16::MAX as usize {
+            bail!("{source}: more than {} pairs", u16::MAX);
+        }
         Ok(Policy {
             profiles,
+            pairs,
             source: source.to_string(),
         })
     }
@@ -259,6 +322,23 @@ impl Policy {
         self.profiles
             .iter()
             .position(|p| p.name.eq_ignore_ascii_case(payer_type))
+    }
+
+    /// The policy's pairs as edits, always in force (SPEC §9 "Policy").
+    pub fn pair_edits(&self) -> Vec<crate::reference::ncci::Edit> {
+        use crate::reference::ncci::{pack, Edit, Source};
+        self.pairs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Edit {
+                column2: pack(&p.column2).expect("checked when loaded"),
+                column1: pack(&p.column1).expect("checked when loaded"),
+                effective: crate::base::values::Day::MIN,
+                deletion: crate::base::values::Day::MAX,
+                indicator: p.modifier_indicator,
+                source: Source::Policy(i as u16),
+            })
+            .collect()
     }
 
     pub fn has_mue_overrides(&self) -> bool {

@@ -63,6 +63,7 @@ register_rules! {
     UnitsOverMue => units_over_mue,
     ModifierMissing => modifier_missing,
     DuplicateLine => duplicate_line,
+    NcciPtpConflict => ncci_ptp_conflict,
 }
 
 /// One rule firing on one claim line.
@@ -95,6 +96,8 @@ pub struct Context<'a> {
     pub wellness: &'a [String],
     /// The rx_ids of the whole batch when it is scrubbed in parts.
     pub batch_rx_ids: Option<&'a crate::facts::BatchRxIds<'a>>,
+    /// CMS's NCCI edits (`--ncci`) and the policy's pairs.
+    pub ncci: &'a crate::reference::ncci::NcciEdits,
 }
 
 /// Run every rule and return the findings in `rejections` order: by line, then rule id.

@@ -44,6 +44,7 @@ pub fn line(
         line_no: no,
         patient_id: text(patient),
         payer: policy.profile_index(payer).unwrap() as u8,
+        rendering_npi: text("1234567893"),
         rx_id: Text::EMPTY,
         date: parse_date(date).unwrap(),
         cpt: cpt.into(),
@@ -111,11 +112,35 @@ pub fn run(
 
 pub fn run_with(
     rules: &[Rule],
-    mut lines: Vec<ClaimLine>,
+    lines: Vec<ClaimLine>,
     sessions: Vec<SessionRow>,
     documents: Vec<Document>,
     mue: Option<&MueTable>,
 ) -> Found {
+    let policy = Policy::builtin();
+    run_full(rules, lines, sessions, documents, mue, &policy, &[])
+}
+
+/// With a policy and NCCI edit files given as text.
+pub fn run_full(
+    rules: &[Rule],
+    mut lines: Vec<ClaimLine>,
+    sessions: Vec<SessionRow>,
+    documents: Vec<Document>,
+    mue: Option<&MueTable>,
+    policy: &Policy,
+    ncci_files: &[&str],
+) -> Found {
+    let mut edits: Vec<crate::reference::ncci::Edit> = ncci_files
+        .iter()
+        .flat_map(|f| crate::reference::ncci::parse(f.as_bytes(), "ptp.txt").unwrap())
+        .collect();
+    edits.extend(policy.pair_edits());
+    edits.sort_by_key(|e| (e.column2, e.column1, e.effective));
+    let ncci = crate::reference::ncci::NcciEdits {
+        edits,
+        files: vec![],
+    };
     for (i, l) in lines.iter_mut().enumerate() {
         l.span = (i, 0);
     }
@@ -129,17 +154,17 @@ pub fn run_with(
         rows_read: [0; 3],
     };
     let facts = crate::facts::link(&batch);
-    let policy = Policy::builtin();
     let code_sets = CodeSets::load(&[]).unwrap();
     let wellness = crate::reference::icd10::wellness_prefixes();
     let ctx = Context {
         batch: &batch,
         facts: &facts,
-        policy: &policy,
+        policy,
         code_sets: &code_sets,
         mue,
         wellness: &wellness,
         batch_rx_ids: None,
+        ncci: &ncci,
     };
     super::run(&ctx, rules)
         .into_iter()
