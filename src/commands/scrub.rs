@@ -142,6 +142,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     };
     let mue = args.mue.as_deref().map(MueTable::load).transpose()?;
     let ncci = crate::reference::ncci::NcciEdits::load(&args.ncci, &policy.pair_edits())?;
+    crate::timing(&format!("NCCI edits loaded: {}", ncci.edits.len()));
     let code_sets = CodeSets::load(&args.icd10)?;
     let wellness = wellness_prefixes();
 
