@@ -26,6 +26,21 @@ fn batch(dir: &Path) {
     );
 }
 
+/// A scrub without --quiet, as a user runs it: its exit status and stderr.
+fn scrub_loud(input: &Path, out: &Path) -> (Option<i32>, String) {
+    let o = bin()
+        .arg("scrub")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 fn replace_in(file: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(file).unwrap();
     assert!(text.contains(from), "{from} not in {}", file.display());
@@ -43,15 +58,8 @@ fn a_header_that_looks_like_a_known_column_is_a_warning_and_its_rule_is_not_chec
         "max_presure",
     );
     let out = scratch("fc-typo-out");
-    let o = bin()
-        .arg("scrub")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    let (code, stderr) = scrub_loud(&input, &out);
+    assert_eq!(code, Some(0));
     assert!(
         stderr.contains("claims.csv: `modifers` looks like `modifiers`; it was carried through as an extra column"),
         "{stderr}"
@@ -165,14 +173,7 @@ fn a_payer_type_without_a_profile_is_one_warning_with_its_count() {
     )
     .unwrap();
     let out = scratch("fc-payer-out");
-    let o = bin()
-        .arg("scrub")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    let (_, stderr) = scrub_loud(&input, &out);
     assert_eq!(
         stderr
             .matches("payer_type `tricare` has no profile")
@@ -227,14 +228,7 @@ fn the_closing_table_totals_and_fits_100_columns() {
     )
     .unwrap();
     let out = scratch("fc-table-out");
-    let o = bin()
-        .arg("scrub")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    let (_, stderr) = scrub_loud(&input, &out);
     assert!(stderr.lines().all(|l| l.chars().count() <= 100), "{stderr}");
     assert!(stderr.contains("held in all"), "{stderr}");
     assert!(stderr.contains("% clean)"), "{stderr}");

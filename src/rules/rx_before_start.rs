@@ -38,18 +38,7 @@ pub(super) fn none_covers(ctx: &Context, l: &LineFacts) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::*;
-    use crate::rules::Rule;
-
-    fn on(date: &str, rx_id: &str) -> Vec<(u32, &'static str, String)> {
-        let mut l = line("C-1", 1, "P-1", "commercial", date, "97124", 1, "M54.50");
-        l.rx_id = text(rx_id);
-        let docs = vec![
-            prescription("RX-1", "P-1", "M54.50", 10, "2025-03-01", "2025-04-30"),
-            prescription("RX-2", "P-1", "M54.50", 10, "2025-05-01", "2025-06-30"),
-        ];
-        run(&[Rule::RxBeforeStart, Rule::RxExpired], vec![l], vec![], docs)
-    }
+    use super::super::testkit::dated_rx_case as on;
 
     #[test]
     fn fires_before_the_start_of_the_one_named_or_of_the_earliest() {

@@ -244,3 +244,20 @@ pub fn visit_rules(rules: &[Rule], payer: &str, billed: &[(&str, i64, i64)]) -> 
         .collect();
     run(rules, lines, sessions, vec![])
 }
+
+/// RX_BEFORE_START and RX_EXPIRED on one line naming `rx_id` ("" = none), beside RX-1 (March-April
+/// 2025) and RX-2 (May-June 2025).
+pub fn dated_rx_case(date: &str, rx_id: &str) -> Found {
+    let mut l = line("C-1", 1, "P-1", "commercial", date, "97124", 1, "M54.50");
+    l.rx_id = text(rx_id);
+    let docs = vec![
+        prescription("RX-1", "P-1", "M54.50", 10, "2025-03-01", "2025-04-30"),
+        prescription("RX-2", "P-1", "M54.50", 10, "2025-05-01", "2025-06-30"),
+    ];
+    run(
+        &[Rule::RxBeforeStart, Rule::RxExpired],
+        vec![l],
+        vec![],
+        docs,
+    )
+}
