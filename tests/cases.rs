@@ -145,6 +145,18 @@ fn run_case(dir: &Path, out: &Path, extra: &[&str]) -> Result<(), String> {
             output.status.code(),
             String::from_utf8_lossy(&output.stderr)
         ));
+    } else if want_exit == 2 {
+        // a run that could not be done leaves no output (SPEC §1)
+        let left: Vec<String> = std::fs::read_dir(&out)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !left.is_empty() {
+            problems.push(format!("exit 2 left outputs in --out: {left:?}"));
+        }
     } else {
         for (expected, actual) in [
             ("expected_findings.csv", "rejections.csv"),
