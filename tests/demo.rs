@@ -5,13 +5,20 @@ mod common;
 
 use common::{project, read_csv, repo, scratch, scrub_ok};
 
+/// The demo command of fixtures/demo/README.md: the made-up MUE table and the PTP edit excerpt.
 fn run_demo() -> std::path::PathBuf {
     let out = scratch("demo");
     let mue = repo("fixtures/demo/mue-example.csv");
+    let ncci = repo("fixtures/ncci/ptp-physical-medicine-excerpt.txt");
     scrub_ok(
         &repo("fixtures/demo"),
         &out,
-        &["--mue", mue.to_str().unwrap()],
+        &[
+            "--mue",
+            mue.to_str().unwrap(),
+            "--ncci",
+            ncci.to_str().unwrap(),
+        ],
     );
     out
 }
@@ -37,21 +44,17 @@ fn demo_findings_are_exactly_the_planted_ones_and_every_rule_fires() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     for (rule, tally) in summary["rules"].as_object().unwrap() {
-        // the demo is not scrubbed with NCCI edits yet (issue "NCCI edits": its fixture edit file
-        // and visits that bill both codes are still to come)
-        if rule == "NCCI_PTP_CONFLICT" {
-            continue;
-        }
         assert!(
             tally["findings"].as_u64().unwrap() > 0,
             "{rule} never fires in the demo"
         );
     }
     assert_eq!(summary["accounting"]["balanced"], true);
-    assert_eq!(summary["accounting"]["claims_rows_read"], 384);
+    assert_eq!(summary["accounting"]["claims_rows_read"], 363);
     assert!(summary["not_checked"]
         .as_array()
         .unwrap()
         .iter()
-        .all(|n| n["rule"] != "UNITS_OVER_MUE"));
+        .all(|n| n["rule"] != "UNITS_OVER_MUE" && n["rule"] != "NCCI_PTP_CONFLICT"));
+    assert_eq!(summary["ncci_edits"], 57);
 }
