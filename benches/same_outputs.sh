@@ -45,6 +45,7 @@ PY
 }
 
 same demo fixtures/demo --mue fixtures/demo/mue-example.csv
+same "demo --ncci" fixtures/demo --mue fixtures/demo/mue-example.csv --ncci fixtures/ncci/ptp-physical-medicine-excerpt.txt
 for dir in tests/cases/*/*/; do
   args=()
   if [ -f "$dir/args" ]; then
