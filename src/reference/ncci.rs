@@ -238,7 +238,7 @@ mod tests {
         Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date\tModifier\tPTP Edit Rationale\n\
         \t\t\t\t*=no data\t0=not allowed\t\n\
         97140\t97124\t\t20020101\t*\t0\tMisuse of column two code with column one code\n\
-        97140\t97530\t\t20200101\t20191231\t1\tMutually exclusive procedures\n\
+        97140\t97530\t\t20020101\t20191231\t1\tMutually exclusive procedures\n\
         97530\t97161\t\t20170101\t*\t9\tStandards of medical / surgical practice\n";
 
     #[test]
