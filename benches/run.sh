@@ -49,14 +49,15 @@ PY
 printf '%s\n' "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r)"
 for n in "${sizes[@]}"; do
   dir=$data/$n
-  if [ ! -f "$dir/claims.csv" ]; then
+  # a batch of a generator older than ncci.txt would not scrub to its truth under the PTP edits
+  if [ ! -f "$dir/claims.csv" ] || [ ! -f "$dir/ncci.txt" ]; then
     "$bin" generate --out "$dir" --claims "$n" 2>/dev/null
   fi
   bytes=$(cat "$dir"/claims.csv "$dir"/sessions.csv "$dir"/prescriptions.csv | wc -c)
   lines=$(($(wc -l < "$dir/claims.csv") - 1))
   echo "== $lines claim lines, $((bytes / 1000000)) MB of CSV in $dir"
   echo -e "system\twall_s\tcpu_s\tpeak_rss_mb"
-  run claimscrub "$bin" scrub "$dir" --out "$dir/out-claimscrub" --mue "$dir/mue.csv" --quiet
+  run claimscrub "$bin" scrub "$dir" --out "$dir/out-claimscrub" --mue "$dir/mue.csv" --ncci "$dir/ncci.txt" --quiet
   # the findings must be the ones the generator planted
   python3 - "$dir/truth.csv" "$dir/out-claimscrub/rejections.csv" <<'PY'
 import csv, sys
@@ -67,6 +68,6 @@ print(f"findings: {len(found)}, planted: {len(truth)}, equal: {found == truth}")
 PY
   run read_write "$baseline" "$dir" "$dir/out-read-write.csv"
   if [ -z "${SKIP_DUCKDB:-}" ]; then
-    run duckdb "$venv/bin/python" benches/duckdb/run_reference.py "$dir" "$dir/out-duckdb" --mue "$dir/mue.csv" --quiet
+    run duckdb "$venv/bin/python" benches/duckdb/run_reference.py "$dir" "$dir/out-duckdb" --mue "$dir/mue.csv" --ncci "$dir/ncci.txt" --quiet
   fi
 done

@@ -39,11 +39,10 @@ fn findings_of_a_100k_line_batch_equal_its_truth() {
         claims.len()
     );
     let out = scratch("gen-100k-out");
-    scrub_ok(
-        &data,
-        &out,
-        &["--mue", data.join("mue.csv").to_str().unwrap()],
-    );
+    let mue = data.join("mue.csv");
+    let ncci = data.join("ncci.txt");
+    let (mue, ncci) = (mue.to_str().unwrap(), ncci.to_str().unwrap());
+    scrub_ok(&data, &out, &["--mue", mue, "--ncci", ncci]);
     let (cols, truth) = read_csv(&data.join("truth.csv"));
     let found = project(&out.join("rejections.csv"), &cols);
     assert!(truth.len() > 500, "only {} planted findings", truth.len());
@@ -55,7 +54,8 @@ fn findings_of_a_100k_line_batch_equal_its_truth() {
     );
     // every rule is planted
     let rules: std::collections::BTreeSet<&str> = truth.iter().map(|r| r[2].as_str()).collect();
-    assert_eq!(rules.len(), 24, "{rules:?}");
+    assert_eq!(rules.len(), 25, "{rules:?}");
+    assert!(rules.contains("NCCI_PTP_CONFLICT"), "{rules:?}");
 
     // scrubbed in parts by patient (the file cut in several chunks too), the outputs are the same
     for parts in ["2", "7"] {
@@ -63,12 +63,7 @@ fn findings_of_a_100k_line_batch_equal_its_truth() {
         scrub_ok(
             &data,
             &split,
-            &[
-                "--mue",
-                data.join("mue.csv").to_str().unwrap(),
-                "--parts",
-                parts,
-            ],
+            &["--mue", mue, "--ncci", ncci, "--parts", parts],
         );
         for name in ["rejections.csv", "clean.csv", "held.csv", "malformed.csv"] {
             assert!(
@@ -104,6 +99,8 @@ fn same_seed_same_batch_whatever_the_threads() {
         "sessions.csv",
         "prescriptions.csv",
         "truth.csv",
+        "mue.csv",
+        "ncci.txt",
     ] {
         assert!(
             std::fs::read(a.join(name)).unwrap() == std::fs::read(b.join(name)).unwrap(),

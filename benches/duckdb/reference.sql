@@ -1,4 +1,4 @@
--- claimscrub reference implementation in DuckDB SQL (SPEC v1 §2–§5, §8; outputs of §6 in part).
+-- claimscrub reference implementation in DuckDB SQL (SPEC v1 §2–§5, §8; outputs of §6 in part; v2 §9).
 --
 -- What a careful analyst would write to scrub a batch in SQL: one pass over three CSV files, CTEs,
 -- window functions and list functions, no procedural code. Used by run_reference.py as a benchmark
@@ -8,10 +8,13 @@
 --   ${CLAIMS} ${SESSIONS} ${PRESCRIPTIONS}   the three input CSV files
 --   ${REF_DIR}   directory holding icd10cm_fy*.tsv.gz and wellness_codes.tsv (src/reference/data)
 --   ${MUE}       the CMS practitioner MUE CSV; the block between BEGIN MUE / END MUE is dropped without --mue
+--   ${NCCI}      a SQL list of CMS practitioner PTP edit files (--ncci, repeatable); the block between
+--                BEGIN NCCI / END NCCI is dropped without one
 --   ${OUT}       output directory;  ${HOLD}  'claim' (default) or 'line'
 --
 -- Simplifications (see README.md):
---   * Built-in payer policy only (no --policy, no per-payer MUE overrides); built-in code sets only (no --icd10).
+--   * Built-in payer policy only (no --policy, no per-payer MUE overrides, no policy [[pairs]]); built-in
+--     code sets only (no --icd10).
 --   * Malformed rows are detected with the checks of SPEC §2/§8 (empty required values, dates, integers,
 --     charges, enumerations, line_no < 1, negative counts, duplicate patient_id+rx_id, wrong field count) and
 --     excluded (nothing is silently cast: a value that fails its check makes the row malformed). Simplified:
@@ -57,10 +60,12 @@ CREATE OR REPLACE MACRO pressure_rank(p) AS
 ---------------------------------------------------------------------------------------------------
 -- 1. Reference data: built-in policy (`claimscrub policy`), ICD-10-CM code sets, wellness prefixes, MUE
 ---------------------------------------------------------------------------------------------------
-CREATE OR REPLACE TABLE payer_profile (payer_type VARCHAR, unit_rule VARCHAR, required_modifiers VARCHAR[]);
+-- ncci: CMS's PTP edits (--ncci) apply to the profile's lines (SPEC §9).
+CREATE OR REPLACE TABLE payer_profile (payer_type VARCHAR, unit_rule VARCHAR, required_modifiers VARCHAR[],
+                                       ncci BOOLEAN);
 INSERT INTO payer_profile VALUES
-    ('auto_pip', 'per_code', []), ('commercial', 'per_code', []), ('medicaid', 'cms', ['GP']),
-    ('medicare', 'cms', ['GP']), ('workers_comp', 'per_code', []);
+    ('auto_pip', 'per_code', [], false), ('commercial', 'per_code', [], false),
+    ('medicaid', 'cms', ['GP'], true), ('medicare', 'cms', ['GP'], true), ('workers_comp', 'per_code', [], false);
 
 -- Timed codes (15-minute units): 97032-97036, 97110, 97112, 97113, 97116, 97124, 97140, 97530, 97535,
 -- 97542, 97750, 97760, 97761, 97763. Physical medicine (where GP is required): 97010-97799.
@@ -105,6 +110,67 @@ FROM raw, header_row
 WHERE raw.n > header_row.n AND code IS NOT NULL
 GROUP BY upper(code);
 -- END MUE
+
+-- NCCI procedure-to-procedure edits (SPEC §9): CMS's practitioner files as distributed. Each file is
+-- read as text lines: a preamble, then the header row (the first line whose first cell, unquoted, with
+-- spaces removed and lower-cased, starts with `column1`); its separator (tab if the line has one, else
+-- comma) is the file's. Below it: blank rows and legend rows (first cell empty or holding `=`) are
+-- skipped; every other row is an edit with its cells by position: column 1, column 2, pre-1996 flag,
+-- effective date, deletion date (`*` = open-ended, NULL here), modifier indicator, rationale. A file
+-- without a header row, or a row whose codes, dates or indicator cannot be read, stops the run.
+-- Empty without --ncci: NCCI_PTP_CONFLICT is then not checked.
+CREATE OR REPLACE MACRO unquote(c) AS trim(trim(trim(c, ' ' || chr(9) || chr(11) || chr(12) || chr(13)), '"'),
+                                           ' ' || chr(9) || chr(11) || chr(12) || chr(13));
+CREATE OR REPLACE MACRO is_procedure_code(c) AS regexp_full_match(c, '[A-Za-z0-9]{1,8}');
+CREATE OR REPLACE MACRO ptp_date(c) AS
+    CASE WHEN regexp_full_match(c, '[0-9]{8}') THEN try_strptime(c, '%Y%m%d')::DATE END;
+CREATE OR REPLACE TABLE ptp_edit (column1 VARCHAR, column2 VARCHAR, effective DATE, deletion DATE, indicator INTEGER);
+-- BEGIN NCCI
+CREATE OR REPLACE TABLE ptp_line AS
+WITH files AS (
+    SELECT filename, string_split(content, chr(10)) AS lines FROM read_text(${NCCI})
+)
+SELECT filename, unnest(range(1, len(lines) + 1)) AS n, regexp_replace(unnest(lines), '\r$', '') AS line
+FROM files;
+
+CREATE OR REPLACE TABLE ptp_header AS
+WITH heads AS (
+    SELECT filename, n, CASE WHEN contains(line, chr(9)) THEN chr(9) ELSE ',' END AS sep, line
+    FROM ptp_line
+), found AS (
+    SELECT filename, min(n) AS n, arg_min(sep, n) AS sep
+    FROM heads
+    WHERE starts_with(replace(lower(unquote(string_split(line, sep)[1])), ' ', ''), 'column1')
+    GROUP BY filename
+)
+SELECT f.filename,
+       CASE WHEN h.n IS NULL THEN error(f.filename || ': no header row starting with `Column 1`: not a CMS NCCI PTP edit file')
+            ELSE h.n END AS n,
+       h.sep
+FROM (SELECT DISTINCT filename FROM ptp_line) f LEFT JOIN found h USING (filename);
+
+INSERT INTO ptp_edit
+WITH rows AS (
+    SELECT l.filename, l.n, list_transform(string_split(l.line, h.sep), lambda c: unquote(c)) AS cells
+    FROM ptp_line l JOIN ptp_header h ON h.filename = l.filename AND l.n > h.n
+), cells AS (
+    SELECT filename, n, coalesce(cells[1], '') AS c1, coalesce(cells[2], '') AS c2, coalesce(cells[4], '') AS eff,
+           coalesce(cells[5], '') AS del, coalesce(cells[6], '') AS ind
+    FROM rows
+    WHERE NOT list_bool_and(list_transform(cells, lambda c: c = ''))      -- blank rows
+      AND cells[1] <> '' AND NOT contains(cells[1], '=')                    -- legend rows (`*=no data`)
+)
+SELECT CASE WHEN is_procedure_code(c1) THEN upper(c1)
+            ELSE error(filename || ': line ' || n || ': column 1 code `' || c1 || '` is not a procedure code') END,
+       CASE WHEN is_procedure_code(c2) THEN upper(c2)
+            ELSE error(filename || ': line ' || n || ': column 2 code `' || c2 || '` is not a procedure code') END,
+       coalesce(ptp_date(eff), error(filename || ': line ' || n || ': effective date `' || eff || '` is not YYYYMMDD')),
+       CASE WHEN del = '*' THEN NULL
+            ELSE coalesce(ptp_date(del), error(filename || ': line ' || n || ': deletion date `' || del || '` is not YYYYMMDD or `*`')) END,
+       CASE WHEN ind IN ('0', '1', '9') THEN ind::INTEGER
+            ELSE error(filename || ': line ' || n || ': modifier indicator `' || ind || '` is not 0, 1 or 9') END
+FROM cells;
+-- END NCCI
 
 ---------------------------------------------------------------------------------------------------
 -- 2. Inputs (SPEC §2). Every column as VARCHAR; names normalised; rows that cannot be split into the
@@ -468,6 +534,28 @@ QUALIFY row_number() OVER (PARTITION BY patient_id, service_date, cpt, array_to_
                            ORDER BY claim_id, line_no, seq) > 1;
 
 ---------------------------------------------------------------------------------------------------
+-- 6b. NCCI PTP conflicts (SPEC §9): a line of an edit's column 2 code, with a line of its column 1 code
+--     (a different code) for the same patient, date and rendering_npi in any claim (UNITS_INVALID lines
+--     count too); the column 2 line's profile has ncci = true, the edit is in force on the date
+--     (effective <= date <= deletion, indicator 9 never), and unless the indicator is 1 and either line
+--     carries an NCCI-associated modifier.
+---------------------------------------------------------------------------------------------------
+CREATE OR REPLACE MACRO ncci_bypass(mods) AS list_has_any(mods, ['59', 'XE', 'XP', 'XS', 'XU',
+    'E1', 'E2', 'E3', 'E4', 'FA', 'F1', 'F2', 'F3', 'F4', 'F5', 'F6', 'F7', 'F8', 'F9',
+    'TA', 'T1', 'T2', 'T3', 'T4', 'T5', 'T6', 'T7', 'T8', 'T9', 'LT', 'RT', 'LC', 'LD', 'RC', 'LM', 'RI']);
+
+CREATE OR REPLACE TABLE ncci_conflict AS
+SELECT DISTINCT c2.seq
+FROM claims c2
+JOIN payer_profile p ON p.payer_type = c2.payer_type AND p.ncci
+JOIN ptp_edit e      ON e.column2 = c2.cpt AND e.indicator <> 9
+                    AND e.effective <= c2.service_date AND (e.deletion IS NULL OR c2.service_date <= e.deletion)
+JOIN claims c1       ON c1.patient_id = c2.patient_id AND c1.service_date = c2.service_date
+                    AND c1.rendering_npi = c2.rendering_npi AND c1.cpt = e.column1
+WHERE len(c2.errors) = 0 AND len(c1.errors) = 0 AND c1.cpt <> c2.cpt
+  AND NOT (e.indicator = 1 AND (ncci_bypass(c1.modifiers) OR ncci_bypass(c2.modifiers)));
+
+---------------------------------------------------------------------------------------------------
 -- 7. One row per well-formed line with everything the rules read
 ---------------------------------------------------------------------------------------------------
 CREATE OR REPLACE TABLE line_facts AS
@@ -480,7 +568,7 @@ SELECT c.seq, c.claim_id, c.line_no, c.patient_id, c.service_date, c.cpt, c.unit
        pressure_rank(rx.max_pressure) AS max_pressure_rank,
        rv.visit_number, rv.visit_in_week, rv.authorized_sessions, rv.frequency_per_week,
        b.billed, p.full_units, p.max_units, vu.billed_timed, vu.pool_units, vu.any_over_max, m.mue_limit,
-       dl.seq IS NOT NULL AS is_duplicate
+       dl.seq IS NOT NULL AS is_duplicate, nc.seq IS NOT NULL AS is_ncci_conflict
 FROM claims c
 LEFT JOIN line_rx r        ON r.seq = c.seq
 LEFT JOIN documented d     ON d.patient_id = c.patient_id AND d.service_date = c.service_date AND d.cpt = c.cpt
@@ -492,6 +580,7 @@ LEFT JOIN cms_pool p       ON p.patient_id = c.patient_id AND p.service_date = c
 LEFT JOIN visit_units vu   ON vu.patient_id = c.patient_id AND vu.service_date = c.service_date
 LEFT JOIN mue m            ON m.cpt = c.cpt
 LEFT JOIN duplicate_line dl ON dl.seq = c.seq
+LEFT JOIN ncci_conflict nc  ON nc.seq = c.seq
 WHERE len(c.errors) = 0;
 
 ---------------------------------------------------------------------------------------------------
@@ -547,7 +636,8 @@ WITH f AS (
         CASE WHEN billed_line AND billed > mue_limit THEN 'UNITS_OVER_MUE' END,
         CASE WHEN len(required_modifiers) > 0 AND is_physical_medicine(cpt)
                   AND NOT list_has_all(modifiers, required_modifiers) THEN 'MODIFIER_MISSING' END,
-        CASE WHEN is_duplicate THEN 'DUPLICATE_LINE' END
+        CASE WHEN is_duplicate THEN 'DUPLICATE_LINE' END,
+        CASE WHEN is_ncci_conflict THEN 'NCCI_PTP_CONFLICT' END
     ], lambda r: r IS NOT NULL) AS rules
     FROM u, wellness w
 )

@@ -2,7 +2,8 @@
 """Run the DuckDB reference implementation of the claimscrub rules (reference.sql).
 
 usage: /work/venv-bench/bin/python benches/duckdb/run_reference.py INPUT_DIR OUT_DIR [--mue FILE]
-                                                                   [--threads N] [--hold claim|line]
+                                                                   [--ncci FILE]... [--threads N]
+                                                                   [--hold claim|line]
                                                                    [--ref-dir DIR] [--quiet]
 
 INPUT_DIR holds claims.csv, sessions.csv and prescriptions.csv (SPEC §1). Writes OUT_DIR/findings.csv
@@ -27,10 +28,11 @@ def sql_path(p: Path) -> str:
     return str(p).replace("'", "''")
 
 
-def build_script(sql: str, subs: dict, with_mue: bool) -> str:
-    if not with_mue:
-        start, end = sql.index("-- BEGIN MUE"), sql.index("-- END MUE")
-        sql = sql[:start] + sql[end:]
+def build_script(sql: str, subs: dict, with_mue: bool, with_ncci: bool = False) -> str:
+    for block, keep in (("MUE", with_mue), ("NCCI", with_ncci)):
+        if not keep:
+            start, end = sql.index(f"-- BEGIN {block}"), sql.index(f"-- END {block}")
+            sql = sql[:start] + sql[end:]
     for key, value in subs.items():
         sql = sql.replace("${" + key + "}", value)
     return sql
@@ -41,6 +43,8 @@ def main() -> int:
     ap.add_argument("input_dir", type=Path)
     ap.add_argument("out_dir", type=Path)
     ap.add_argument("--mue", type=Path, help="CMS practitioner MUE CSV (UNITS_OVER_MUE is not checked without it)")
+    ap.add_argument("--ncci", type=Path, action="append", default=[],
+                    help="CMS practitioner PTP edit file, repeatable (NCCI_PTP_CONFLICT is not checked without one)")
     ap.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
     ap.add_argument("--hold", choices=["claim", "line"], default="claim")
     ap.add_argument("--ref-dir", type=Path, default=DEFAULT_REF_DIR,
@@ -59,6 +63,10 @@ def main() -> int:
     if args.mue is not None and not args.mue.is_file():
         print(f"error: {args.mue}: cannot read --mue file", file=sys.stderr)
         return 2
+    for p in args.ncci:
+        if not p.is_file():
+            print(f"error: --ncci {p}: cannot read the file", file=sys.stderr)
+            return 2
     args.out_dir.mkdir(parents=True, exist_ok=True)
 
     sql = (HERE / "reference.sql").read_text()
@@ -68,9 +76,10 @@ def main() -> int:
         "PRESCRIPTIONS": sql_path(inputs["prescriptions"].resolve()),
         "REF_DIR": sql_path(args.ref_dir.resolve()),
         "MUE": sql_path(args.mue.resolve()) if args.mue else "",
+        "NCCI": "[" + ", ".join(f"'{sql_path(p.resolve())}'" for p in args.ncci) + "]",
         "OUT": sql_path(args.out_dir.resolve()),
         "HOLD": args.hold,
-    }, with_mue=args.mue is not None)
+    }, with_mue=args.mue is not None, with_ncci=bool(args.ncci))
 
     config = {"threads": args.threads} if args.threads else {}
     t0 = time.perf_counter()
@@ -101,6 +110,8 @@ def main() -> int:
             print(f"  {rule:<28} {n}", file=sys.stderr)
         if args.mue is None:
             print("  not checked: UNITS_OVER_MUE (no --mue table)", file=sys.stderr)
+        if not args.ncci:
+            print("  not checked: NCCI_PTP_CONFLICT (no --ncci file)", file=sys.stderr)
     print(f"{elapsed:.3f}")
     return 0
 

@@ -13,7 +13,7 @@ use crate::reference::icd10::CodeSets;
 
 #[derive(clap::Args, Debug)]
 pub struct GenerateArgs {
-    /// Folder for claims.csv, sessions.csv, prescriptions.csv, truth.csv and mue.csv.
+    /// Folder for claims.csv, sessions.csv, prescriptions.csv, truth.csv, mue.csv and ncci.txt.
     #[arg(long)]
     pub out: PathBuf,
     /// Number of claim lines (the batch stops at the first patient boundary past it).
@@ -22,7 +22,7 @@ pub struct GenerateArgs {
     /// Seed: the same seed gives the same batch, whatever the thread count.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Share of patients carrying one planted defect, spread evenly over the 24 rules.
+    /// Share of patients carrying one planted defect, spread evenly over the 25 rules.
     #[arg(long, default_value_t = 0.04)]
     pub defect_rate: f64,
     /// Worker threads (default: all cores).
@@ -134,11 +134,13 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
         std::fs::rename(tmp(n), args.out.join(n))?;
     }
     std::fs::write(args.out.join("mue.csv"), generate::MUE_CSV)?;
+    std::fs::write(args.out.join("ncci.txt"), generate::ncci_txt())?;
     eprintln!(
-        "claimscrub generate: {lines} claim lines of {patients} patients in {} ({:.1} s); findings planted in truth.csv; scrub with --mue {}",
+        "claimscrub generate: {lines} claim lines of {patients} patients in {} ({:.1} s); findings planted in truth.csv; scrub with --mue {} --ncci {}",
         args.out.display(),
         started.elapsed().as_secs_f64(),
-        args.out.join("mue.csv").display()
+        args.out.join("mue.csv").display(),
+        args.out.join("ncci.txt").display()
     );
     Ok(0)
 }

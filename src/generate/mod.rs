@@ -5,7 +5,9 @@
 //! prescription covers every visit with sessions to spare, their units are what the documented
 //! minutes support under their payer's unit rule. A share of patients (`defect_rate`) carries one
 //! planted defect, built so that it causes exactly the findings written to `truth.csv`; how each
-//! rule's defect is planted is its entry in `plant::PLANTS`.
+//! rule's defect is planted is its entry in `plant::PLANTS`. Beside the batch go made-up MUE values
+//! (`mue.csv`) and the physical-medicine PTP edits of DOMAIN.md (`ncci.txt`): a clean Medicare or
+//! Medicaid visit never bills a pair in force of them.
 
 mod plant;
 pub mod rng;
@@ -35,6 +37,60 @@ pub const MUE_CSV: &str = "\"MADE-UP VALUES FOR SYNTHETIC BATCHES: NOT CMS's MUE
 97124,4,\"3 Date of Service Edit: Clinical\",\"Made up\"\n\
 97140,4,\"3 Date of Service Edit: Clinical\",\"Made up\"\n\
 97530,4,\"3 Date of Service Edit: Clinical\",\"Made up\"\n";
+
+/// The physical-medicine pairs of CMS's practitioner PTP edits (2024-07-01) as DOMAIN.md lists them:
+/// column 1, column 2, deletion date (`*` = not deleted), modifier indicator.
+#[rustfmt::skip]
+const NCCI_PAIRS: &[(&str, &str, &str, u8)] = &[
+    ("97012", "97140", "*", 1),
+    ("97016", "97018", "*", 1), ("97016", "97026", "*", 1),
+    ("97112", "97022", "*", 1), ("97112", "97036", "*", 1),
+    ("97113", "97110", "*", 1),
+    ("97140", "97018", "*", 1),
+    ("97140", "97124", "*", 0),
+    ("97140", "97161", "*", 9), ("97140", "97162", "*", 9), ("97140", "97163", "*", 9),
+    ("97140", "97530", "20191231", 1), // DOMAIN.md gives no indicator: 1
+    ("97140", "97750", "*", 1),
+    ("97150", "97110", "*", 1), ("97150", "97112", "*", 1), ("97150", "97116", "*", 1),
+    ("97150", "97124", "*", 1), ("97150", "97140", "*", 1), ("97150", "97530", "*", 1),
+    ("97530", "97161", "*", 9), ("97530", "97162", "*", 9), ("97530", "97163", "*", 9),
+    ("97530", "97537", "*", 1), ("97530", "97542", "*", 1), ("97530", "97750", "*", 1),
+    ("97760", "97016", "*", 1), ("97760", "97110", "*", 1), ("97760", "97112", "*", 1),
+    ("97760", "97116", "*", 1), ("97760", "97124", "*", 1), ("97760", "97140", "*", 1),
+    ("97761", "97016", "*", 1), ("97761", "97110", "*", 1), ("97761", "97112", "*", 1),
+    ("97761", "97116", "*", 1), ("97761", "97124", "*", 1), ("97761", "97140", "*", 1),
+    ("97763", "97016", "*", 1), ("97763", "97110", "*", 1), ("97763", "97112", "*", 1),
+    ("97763", "97116", "*", 1), ("97763", "97124", "*", 1), ("97763", "97140", "*", 1),
+    ("98925", "97140", "*", 0), ("98926", "97140", "*", 0), ("98927", "97140", "*", 0),
+    ("98928", "97140", "*", 0), ("98929", "97140", "*", 0),
+    ("98940", "97112", "*", 1), ("98940", "97124", "*", 1), ("98940", "97140", "*", 1),
+    ("98941", "97112", "*", 1), ("98941", "97124", "*", 1), ("98941", "97140", "*", 1),
+    ("98942", "97112", "*", 1), ("98942", "97124", "*", 1), ("98942", "97140", "*", 1),
+];
+
+/// The effective date written for every pair: DOMAIN.md gives none, so a placeholder before any
+/// generated visit.
+const NCCI_EFFECTIVE: &str = "20020101";
+
+/// A PTP edit file in CMS's practitioner layout (tab-separated, a preamble, the header, a legend
+/// row, one edit a row), for `--ncci` on generated batches.
+pub fn ncci_txt() -> String {
+    let mut out = String::from(
+        "Physical-medicine pairs of CMS's NCCI practitioner PTP edits (version 2024-07-01) as listed in claimscrub's DOMAIN.md: not CMS's whole file.\n\
+         Written by claimscrub generate for synthetic batches; do not use for real claims. CPT codes are AMA's.\n\
+         Effective dates are placeholders (20020101: DOMAIN.md gives none). Deletion dates and modifier indicators are DOMAIN.md's, but for 97140/97530 (deleted 20191231), whose indicator DOMAIN.md does not give: 1 here.\n\
+         Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date\tModifier\tPTP Edit Rationale\n\
+         \t\t\t\t*=no data\t0=not allowed 1=allowed 9=not applicable\t\n",
+    );
+    for (c1, c2, deletion, indicator) in NCCI_PAIRS {
+        writeln!(
+            out,
+            "{c1}\t{c2}\t\t{NCCI_EFFECTIVE}\t{deletion}\t{indicator}\tListed in DOMAIN.md (CMS's rationale not copied)"
+        )
+        .unwrap();
+    }
+    out
+}
 
 /// The clinical picture of a patient: what the prescription names and what the claims bill.
 struct Condition {
@@ -389,6 +445,13 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
         let cpts: Vec<&'static str> = match plant.procedures {
             Procedures::NotOrdered(cpt) if here => vec![cpt],
             Procedures::OneMassage if here => vec![*rng.pick(&["97124", "97140"])],
+            Procedures::BothMassages if here => {
+                if rng.chance(0.5) {
+                    vec!["97140", "97124"]
+                } else {
+                    vec!["97124", "97140"]
+                }
+            }
             _ => {
                 let n = *rng.weighted(&[(1usize, 5), (2, 4), (3, 1)]);
                 let mut c: Vec<&'static str> = pool
@@ -400,13 +463,19 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
                 if c.is_empty() {
                     c.push(pool[(rng.next_u64() % 2) as usize]);
                 }
+                // CMS's edit 97140 / 97124 (indicator 0: no modifier allows it) denies massage
+                // beside manual therapy, so a Medicare or Medicaid visit bills one of the two. No
+                // other edit of NCCI_PAIRS in force pairs codes of the pool.
+                if cms && c.contains(&"97124") && c.contains(&"97140") {
+                    let dropped = *rng.pick(&["97124", "97140"]);
+                    c.retain(|x| *x != dropped);
+                }
                 c
             }
         };
         let minutes: Vec<i64> = cpts
             .iter()
-            .enumerate()
-            .map(|(i, c)| match plant.minutes.filter(|_| here && i == 0) {
+            .map(|c| match plant.minutes.filter(|_| here) {
                 _ if !timed(c) => rng.range(5, 15),
                 Some((lo, hi)) => rng.range(lo, hi),
                 None => rng.range(8, 52),
@@ -524,9 +593,10 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
             *c += 1;
             *c
         };
-        let at = |first, copy| At {
+        let at = |first, copy, cpt| At {
             target: here,
             first,
+            cpt,
             copy,
             date,
             repeat_in_week: in_week > 1,
@@ -565,18 +635,61 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
             position += 1;
         };
         for (i, l) in lines.iter().enumerate() {
-            emit(l, at(i == 0, false));
+            emit(l, at(i == 0, false, l.cpt));
         }
         if here && plant.copy {
             let copy = Line {
                 claim_id: format!("{}D", lines[0].claim_id),
                 ..lines[0].clone()
             };
-            emit(&copy, at(true, true));
+            emit(&copy, at(true, true, copy.cpt));
         }
     }
     truth.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.3.id().cmp(b.3.id())));
     for (_, claim, line_no, rule) in truth {
         writeln!(out.truth, "{claim},{line_no},{}", rule.id()).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ncci_txt, NCCI_PAIRS};
+    use crate::base::values::parse_date;
+    use crate::reference::ncci::{pack, parse};
+
+    #[test]
+    fn the_ptp_file_reads_as_cms_layout_with_every_pair() {
+        let edits = parse(ncci_txt().as_bytes(), "ncci.txt").unwrap();
+        assert_eq!(edits.len(), NCCI_PAIRS.len());
+        let day = parse_date("2025-03-10").unwrap();
+        let of = |c1: &str, c2: &str| {
+            edits
+                .iter()
+                .find(|e| e.column1 == pack(c1).unwrap() && e.column2 == pack(c2).unwrap())
+                .unwrap()
+        };
+        let e = of("97140", "97124");
+        assert!(e.indicator == 0 && e.in_force(day));
+        assert!(!of("97140", "97530").in_force(day), "deleted 2019-12-31");
+        assert!(!of("97530", "97161").in_force(day), "indicator 9");
+    }
+
+    /// The codes a visit may bill: no edit in force pairs two of them but 97140 / 97124, which a
+    /// Medicare or Medicaid visit bills only as the planted defect.
+    #[test]
+    fn the_procedure_mix_meets_no_other_edit_in_force() {
+        let edits = parse(ncci_txt().as_bytes(), "ncci.txt").unwrap();
+        let day = parse_date("2025-03-10").unwrap();
+        let mix = ["97124", "97140", "97110", "97112", "97530", "97010"];
+        for c1 in mix {
+            for c2 in mix {
+                let hit = edits.iter().any(|e| {
+                    e.column1 == pack(c1).unwrap()
+                        && e.column2 == pack(c2).unwrap()
+                        && e.in_force(day)
+                });
+                assert_eq!(hit, (c1, c2) == ("97140", "97124"), "{c1} / {c2}");
+            }
+        }
     }
 }

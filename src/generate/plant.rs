@@ -29,7 +29,7 @@ pub struct Plant {
     pub target: Target,
     /// What the target visit bills.
     pub procedures: Procedures,
-    /// Minutes documented for the target visit's first procedure, if not the usual 8 to 52.
+    /// Minutes documented for each of the target visit's procedures, if not the usual 8 to 52.
     pub minutes: Option<(i64, i64)>,
     /// The session row of the target visit's first procedure.
     pub session: Session,
@@ -70,6 +70,8 @@ pub enum Procedures {
     OneMassage,
     /// This procedure alone, and the prescription does not allow it.
     NotOrdered(&'static str),
+    /// 97140 and 97124, in either order.
+    BothMassages,
 }
 
 #[derive(Clone, Copy)]
@@ -87,6 +89,8 @@ pub struct At {
     pub target: bool,
     /// The first line of its claim.
     pub first: bool,
+    /// Its procedure code.
+    pub cpt: &'static str,
     /// The copy billed on a second claim (`Plant::copy`).
     pub copy: bool,
     pub date: Day,
@@ -116,7 +120,7 @@ const EVERY_LINE: fn(&At) -> bool = |_| true;
 /// The rules a patient can carry, drawn with equal chance. The draw picks by position, so the
 /// order is part of what a seed means: keep it the catalogue's.
 #[rustfmt::skip]
-pub static PLANTS: [(Rule, Plant); 24] = [
+pub static PLANTS: [(Rule, Plant); 25] = [
     (Rule::DxMissing, Plant {
         claim: |l, _, _| l[0].dx.clear(),
         finds: FIRST_LINE,
@@ -267,6 +271,23 @@ pub static PLANTS: [(Rule, Plant); 24] = [
         finds: |at| at.copy,
         ..CLEAN
     }),
+    // massage beside manual therapy on a CMS payer's visit, both lines by the patient's one
+    // therapist: the 97124 line is denied. 15 minutes or more each give both codes a unit (both
+    // are billed) and at most 4, within the made-up MUE. Now and then the 97124 line goes on a
+    // claim of its own: the edit looks across claims.
+    (Rule::NcciPtpConflict, Plant {
+        payers: &[("medicare", 1), ("medicaid", 1)],
+        procedures: Procedures::BothMassages,
+        minutes: Some((15, 52)),
+        claim: |l, _, rng| {
+            if rng.chance(0.3) {
+                l[1].claim_id.push('B');
+                l[1].line_no = 1;
+            }
+        },
+        finds: |at| at.target && at.cpt == "97124",
+        ..CLEAN
+    }),
 ];
 
 /// Visits whose last falls after FY2026, where no built-in code set applies.
@@ -294,8 +315,8 @@ mod tests {
     use super::PLANTS;
     use crate::rules::Rule;
 
-    /// Rules the generator does not plant yet (their edits are not written beside the batch).
-    const NOT_PLANTED: &[Rule] = &[Rule::NcciPtpConflict];
+    /// Rules the generator does not plant (none at present).
+    const NOT_PLANTED: &[Rule] = &[];
 
     #[test]
     fn one_entry_per_rule_in_catalogue_order() {
