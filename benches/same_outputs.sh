@@ -59,6 +59,9 @@ done
 for n in "${sizes[@]}"; do
   "$new" generate --out "$work/gen-$n" --claims "$n" --seed 7 >/dev/null 2>&1
   same "generated $n" "$work/gen-$n" --mue "$work/gen-$n/mue.csv"
+  if [ -f "$work/gen-$n/ncci.txt" ]; then
+    same "generated $n --ncci" "$work/gen-$n" --mue "$work/gen-$n/mue.csv" --ncci "$work/gen-$n/ncci.txt"
+  fi
   rm -rf "$work/gen-$n"
 done
 echo "$runs runs, $differ differences"
