@@ -374,7 +374,14 @@ fn read_table<T: Send + Rebase, S>(
                     .map(|v| v.trim().to_string())
                     .filter(|v| !v.is_empty())
             };
-            let error = if rec.width() != cols.width {
+            let error = if let Some(r) = rec.runaway() {
+                let name = table.headers.get(r.field).map_or("", |h| h.trim());
+                Some(format!(
+                    "line {}: a quote opens in field `{name}` (column {}) and is not closed on this line; the lines after it were read as records of their own",
+                    r.line,
+                    r.field + 1
+                ))
+            } else if rec.width() != cols.width {
                 Some(format!(
                     "expected {} fields, found {}",
                     cols.width,

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use std::sync::Arc;
 
-use super::split::{messy_fields, par_split_chunks, split_one, Chunk, RecordView};
+use super::split::{messy_fields, par_split_chunks, split_one, Chunk, RecordView, Runaway};
 use crate::base::text::FileBytes;
 
 pub enum Format {
@@ -86,6 +86,12 @@ impl<'a> Rec<'a> {
             (None, None, Some(f)) => Some(Cow::Borrowed(f[i])),
             _ => None,
         }
+    }
+
+    /// A quote that opened a field and ran on into what look like further records (the record is
+    /// then the text of that line, and its fields those before the quote).
+    pub fn runaway(&self) -> Option<Runaway> {
+        self.view.and_then(|v| v.runaway)
     }
 
     /// The record's text, for `malformed.csv`.
@@ -270,6 +276,7 @@ impl RawTable {
         part: Option<(&PartIndex, usize)>,
         f: impl Fn(&mut dyn FnMut(&mut dyn FnMut(&Rec))) -> T + Sync,
     ) -> Vec<T> {
+        let width = self.headers.len();
         match (&self.body, part) {
             (
                 Body::Csv {
@@ -280,7 +287,7 @@ impl RawTable {
                 None,
             ) => {
                 // spans stay offsets into the whole file; the header is skipped by starting after it
-                par_split_chunks(bytes, *data_start, *first_line, |_, go| {
+                par_split_chunks(bytes, *data_start, *first_line, width, |_, go| {
                     f(&mut |each: &mut dyn FnMut(&Rec)| go(&mut |v| csv_rec(v, each)))
                 })
                 .1
@@ -295,7 +302,7 @@ impl RawTable {
                         for &(at, line) in &members[p] {
                             let at = c.start + at as usize;
                             let line = c.line + line as u64;
-                            split_one(bytes, at, c.end, line, &mut fields, &mut |v| {
+                            split_one(bytes, at, c.end, line, width, &mut fields, &mut |v| {
                                 csv_rec(v, each)
                             });
                         }
@@ -342,7 +349,7 @@ impl RawTable {
     /// of the splitter can be the whole file, when its quoting defeated the cut).
     fn index_within(&self, key: usize, width: usize, parts: usize, span: usize) -> PartIndex {
         let part_of = |rec: &Rec| -> usize {
-            if rec.width() != width {
+            if rec.width() != width || rec.runaway().is_some() {
                 return 0;
             }
             rec.get(key).map_or(0, |v| part_of_key(v.trim(), parts))
@@ -353,29 +360,31 @@ impl RawTable {
                 data_start,
                 first_line,
             } => {
-                let (_, blocks) = par_split_chunks(bytes, *data_start, *first_line, |c, go| {
-                    let mut blocks: Vec<(Chunk, Members)> = vec![(*c, vec![Vec::new(); parts])];
-                    go(&mut |v| {
-                        csv_rec(v, &mut |rec: &Rec| {
-                            let (b, _) = blocks.last().expect("one block at least");
-                            let (at, line) = (rec.span.0 - b.start, (rec.line - b.line) as usize);
-                            if at > span || line > span {
-                                // a new block starts at this record: its records are in the chunk
-                                let block = Chunk {
-                                    start: rec.span.0,
-                                    end: c.end,
-                                    line: rec.line,
-                                };
-                                blocks.push((block, vec![Vec::new(); parts]));
-                            }
-                            let (b, members) = blocks.last_mut().expect("one block at least");
-                            let at = (rec.span.0 - b.start) as u32;
-                            let line = (rec.line - b.line) as u32;
-                            members[part_of(rec)].push((at, line));
-                        })
+                let (_, blocks) =
+                    par_split_chunks(bytes, *data_start, *first_line, width, |c, go| {
+                        let mut blocks: Vec<(Chunk, Members)> = vec![(*c, vec![Vec::new(); parts])];
+                        go(&mut |v| {
+                            csv_rec(v, &mut |rec: &Rec| {
+                                let (b, _) = blocks.last().expect("one block at least");
+                                let (at, line) =
+                                    (rec.span.0 - b.start, (rec.line - b.line) as usize);
+                                if at > span || line > span {
+                                    // a new block starts at this record: its records are in the chunk
+                                    let block = Chunk {
+                                        start: rec.span.0,
+                                        end: c.end,
+                                        line: rec.line,
+                                    };
+                                    blocks.push((block, vec![Vec::new(); parts]));
+                                }
+                                let (b, members) = blocks.last_mut().expect("one block at least");
+                                let at = (rec.span.0 - b.start) as u32;
+                                let line = (rec.line - b.line) as u32;
+                                members[part_of(rec)].push((at, line));
+                            })
+                        });
+                        blocks
                     });
-                    blocks
-                });
                 let (chunks, members) = blocks.into_iter().flatten().unzip();
                 PartIndex { chunks, members }
             }
@@ -518,12 +527,7 @@ mod tests {
             }
         }
         text.push_str("short\n");
-        let table = RawTable::from_csv(
-            Path::new("t.csv"),
-            "t.csv".into(),
-            FileBytes::Owned(text.into()),
-        )
-        .unwrap();
+        let table = table(text.as_bytes());
         let whole = parts_of(&table, &table.index(1, 2, 1), 1).concat();
         assert_eq!(whole.len(), 501);
         for span in [u32::MAX as usize, 100, 7, 0] {
@@ -537,6 +541,43 @@ mod tests {
             // a record of the wrong width goes to part 0
             assert!(parts[0].iter().any(|r| r.1 == "short"));
         }
+    }
+
+    fn table(text: &[u8]) -> RawTable {
+        RawTable::from_csv(
+            Path::new("t.csv"),
+            "t.csv".into(),
+            FileBytes::Owned(text.into()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_stray_quote_is_seen_alike_whole_and_in_parts() {
+        let mut text = String::from("id,patient,cpt\n");
+        for i in 0..300 {
+            if i == 40 {
+                text.push_str(&format!("R{i},P-{},\"97124\n", i % 37));
+            } else {
+                text.push_str(&format!("R{i},P-{},97124\n", i % 37));
+            }
+        }
+        let table = table(text.as_bytes());
+        let whole = table
+            .par_records(None, |go| {
+                let mut v = Vec::new();
+                go(&mut |r: &Rec| v.push((r.line, r.get(0).unwrap().into_owned(), r.runaway())));
+                v
+            })
+            .concat();
+        assert_eq!(whole.len(), 300);
+        assert_eq!(whole[40].2, Some(Runaway { field: 2, line: 42 }));
+        let index = table.index(1, 3, 3);
+        let mut parts: Vec<(u64, String)> = parts_of(&table, &index, 3).concat();
+        parts.sort();
+        let mut whole: Vec<(u64, String)> = whole.into_iter().map(|(l, id, _)| (l, id)).collect();
+        whole.sort();
+        assert_eq!(parts, whole);
     }
 
     #[test]
