@@ -1,6 +1,6 @@
-//! Reading real exports (issue "Reader"): a stray quote must not swallow the rows after it. Each
-//! test ran the real binary and failed before the fix (but the one on notes, which guards what
-//! must keep working).
+//! Reading real exports (issue "Reader"): a stray quote must not swallow the rows after it, and
+//! bytes that are not UTF-8 must not make outputs that are not UTF-8. Each test ran the real binary
+//! and failed before the fix (but the one on notes, which guards what must keep working).
 
 mod common;
 
@@ -244,4 +244,87 @@ fn notes_with_line_breaks_in_an_extra_column_are_still_read() {
     assert!(rows.iter().any(
         |r| r[notes] == "first visit\nneck, back, hips, knees, a, b, c, d, e, f, g, h, i\nend"
     ));
+}
+
+/// The demo with a `notes` column; `patient` and `note` are the raw bytes of line 3's patient id
+/// and note.
+fn latin1_demo(name: &str, patient: &[u8], note: &[u8]) -> PathBuf {
+    let dir = demo_with(name, |_| {});
+    let text = std::fs::read(dir.join("claims.csv")).unwrap();
+    let mut out = Vec::new();
+    for (i, l) in text.split(|&b| b == b'\n').enumerate() {
+        if l.is_empty() {
+            continue;
+        }
+        if i == 2 {
+            let s = String::from_utf8(l.to_vec()).unwrap();
+            let (head, tail) = s.split_once(",P-101,").unwrap();
+            out.extend_from_slice(head.as_bytes());
+            out.push(b',');
+            out.extend_from_slice(patient);
+            out.push(b',');
+            out.extend_from_slice(tail.as_bytes());
+            out.push(b',');
+            out.extend_from_slice(note);
+        } else {
+            out.extend_from_slice(l);
+            out.extend_from_slice(if i == 0 { b",notes" } else { b"," });
+        }
+        out.push(b'\n');
+    }
+    std::fs::write(dir.join("claims.csv"), out).unwrap();
+    dir
+}
+
+fn utf8_outputs(out: &Path) {
+    for f in [
+        "clean.csv",
+        "held.csv",
+        "rejections.csv",
+        "malformed.csv",
+        "summary.json",
+    ] {
+        let bytes = std::fs::read(out.join(f)).unwrap();
+        assert!(std::str::from_utf8(&bytes).is_ok(), "{f} is not UTF-8");
+    }
+}
+
+#[test]
+fn latin1_bytes_are_escaped_where_they_are_and_every_output_is_utf8() {
+    // in an extra column only: the line is scrubbed, and written with the bytes as \xNN
+    let input = latin1_demo("rd-l1-note-in", b"P-101", b"Jos\xe9 \x93ok\x94");
+    let out = scratch("rd-l1-note-out");
+    scrub_ok(&input, &out, &[]);
+    utf8_outputs(&out);
+    let (header, clean) = read_csv(&out.join("clean.csv"));
+    let notes = header.iter().position(|h| h == "notes").unwrap();
+    let row = clean
+        .iter()
+        .find(|r| r[0] == "C-1002" && r[1] == "1")
+        .expect("C-1002 line 1 clean");
+    assert_eq!(row[notes], "Jos\\xE9 \\x93ok\\x94");
+    let s = summary(&out);
+    let warnings = s["warnings"].to_string();
+    assert!(
+        warnings.contains("claims.csv: 1 line holds bytes that are not UTF-8 (the first on line 3"),
+        "{warnings}"
+    );
+    assert_eq!(s["accounting"]["malformed_claims_rows"], 3);
+
+    // in patient_id: the row is malformed, raw shows the byte as read, the error names the column
+    let input = latin1_demo("rd-l1-id-in", b"P-10\xe9", b"ok");
+    let out = scratch("rd-l1-id-out");
+    scrub_ok(&input, &out, &["--parts", "3"]);
+    utf8_outputs(&out);
+    let (_, malformed) = read_csv(&out.join("malformed.csv"));
+    let row = malformed.iter().find(|m| m[1] == "3").expect("line 3");
+    assert_eq!(row[2], "patient_id: not valid UTF-8 (\\xE9)");
+    assert!(
+        row[3].starts_with("C-1002,1,P-10\\xE9,commercial,") && row[3].ends_with(",ok"),
+        "{row:?}"
+    );
+    let (_, held) = read_csv(&out.join("held.csv"));
+    assert!(held
+        .iter()
+        .any(|r| r[0] == "C-1002" && r.last().unwrap() == "MALFORMED_LINE"));
 }

@@ -1,5 +1,6 @@
 //! Reading the three inputs (SPEC §2): column matching, value parsing, malformed rows split off.
 
+pub mod encoding;
 pub mod split;
 pub mod table;
 
@@ -223,8 +224,12 @@ impl<'r> Row<'_, 'r> {
             Some(Cow::Borrowed(s)) => Cow::Borrowed(s.trim()),
             Some(Cow::Owned(s)) => Cow::Owned(s.trim().to_string()),
             None => {
-                self.errors
-                    .push(format!("{}: not valid UTF-8", self.spec[i].0));
+                let shown = self.rec.not_utf8(c);
+                self.errors.push(if shown.is_empty() {
+                    format!("{}: not valid UTF-8", self.spec[i].0)
+                } else {
+                    format!("{}: not valid UTF-8 ({shown})", self.spec[i].0)
+                });
                 Cow::Borrowed("")
             }
         }
@@ -720,6 +725,9 @@ pub fn open(paths: &InputPaths) -> Result<Tables> {
     Columns::map(&tables.sessions, SESSIONS)?;
     Columns::map(&tables.prescriptions, PRESCRIPTIONS)?;
     tables.notes = HeaderNotes::of(&tables);
+    for t in [&tables.claims, &tables.sessions, &tables.prescriptions] {
+        tables.notes.warnings.extend(t.warnings.iter().cloned());
+    }
     crate::timing("files opened");
     Ok(tables)
 }

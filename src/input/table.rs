@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use std::sync::Arc;
 
+use super::encoding::to_utf8;
 use super::split::{messy_fields, par_split_chunks, split_one, Chunk, RecordView, Runaway};
 use crate::base::text::FileBytes;
 
@@ -40,6 +41,8 @@ pub enum Body {
         bytes: Arc<FileBytes>,
         data_start: usize,
         first_line: u64,
+        /// Where `\xNN` stands for a byte that was not UTF-8 (see `encoding`), in order.
+        escapes: Vec<usize>,
     },
     /// Every column cast to text; null = empty.
     Frame {
@@ -55,6 +58,8 @@ pub struct RawTable {
     /// Column names as read (untrimmed), in file order.
     pub headers: Vec<String>,
     pub body: Body,
+    /// What reading the file's text found to say (bytes that are not UTF-8), for stderr and summary.json.
+    pub warnings: Vec<String>,
 }
 
 /// One record of a raw table.
@@ -66,6 +71,8 @@ pub struct Rec<'a> {
     view: Option<&'a RecordView<'a>>,
     messy: Option<Vec<String>>,
     frame: Option<&'a [&'a str]>,
+    /// The `\xNN` escapes within the record (empty on the clean path).
+    escapes: &'a [usize],
 }
 
 impl<'a> Rec<'a> {
@@ -80,6 +87,9 @@ impl<'a> Rec<'a> {
 
     /// Field `i`; `None` when it is not valid UTF-8.
     pub fn get(&self, i: usize) -> Option<Cow<'_, str>> {
+        if !self.escapes.is_empty() && !self.escapes_in(i).is_empty() {
+            return None;
+        }
         match (&self.messy, self.view, self.frame) {
             (Some(m), _, _) => Some(Cow::Borrowed(m[i].as_str())),
             (None, Some(v), _) => v.value(i),
@@ -94,6 +104,37 @@ impl<'a> Rec<'a> {
         self.view.and_then(|v| v.runaway)
     }
 
+    /// The escapes of bytes that are not UTF-8 in field `i`: those from the field's start to the
+    /// next field's.
+    fn escapes_in(&self, i: usize) -> &'a [usize] {
+        let Some(v) = self.view else {
+            return &[];
+        };
+        let (lo, hi) = match (i, v.fields.get(i), v.fields.get(i + 1)) {
+            (0, _, next) => (v.start, next.map_or(v.end, |s| s.start)),
+            (_, Some(s), next) => (s.start, next.map_or(v.end, |s| s.start)),
+            (_, None, _) => (v.start, v.end),
+        };
+        let a = self.escapes.partition_point(|&e| e < lo);
+        let b = self.escapes.partition_point(|&e| e < hi);
+        &self.escapes[a..b]
+    }
+
+    /// The bytes of field `i` that are not UTF-8, as they are shown (`\xE9`), for a message.
+    pub fn not_utf8(&self, i: usize) -> String {
+        let bytes = self.view.map_or(&[][..], |v| v.bytes);
+        let mut shown: Vec<Cow<str>> = self
+            .escapes_in(i)
+            .iter()
+            .take(4)
+            .map(|&e| String::from_utf8_lossy(&bytes[e..(e + 4).min(bytes.len())]))
+            .collect();
+        if self.escapes_in(i).len() > 4 {
+            shown.push("…".into());
+        }
+        shown.concat()
+    }
+
     /// The record's text, for `malformed.csv`.
     pub fn raw(&self) -> String {
         match (self.view, self.frame) {
@@ -105,6 +146,7 @@ impl<'a> Rec<'a> {
 }
 
 impl RawTable {
+    /// Read a file; CSV text is made UTF-8 first (Parquet text is UTF-8 by format).
     pub fn read(path: &Path) -> Result<RawTable> {
         let file_name = path
             .file_name()
@@ -152,6 +194,8 @@ impl RawTable {
         } else {
             0
         };
+        let text = to_utf8(bytes, bom, &file_name);
+        let bytes = text.bytes;
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -180,7 +224,9 @@ impl RawTable {
                 bytes: Arc::new(bytes),
                 data_start,
                 first_line,
+                escapes: text.escapes,
             },
+            warnings: text.warning.into_iter().collect(),
         })
     }
 
@@ -242,6 +288,7 @@ impl RawTable {
             file_name,
             headers,
             body: Body::Frame { columns, height },
+            warnings: Vec::new(),
         })
     }
 
@@ -283,16 +330,17 @@ impl RawTable {
                     bytes,
                     data_start,
                     first_line,
+                    escapes,
                 },
                 None,
             ) => {
                 // spans stay offsets into the whole file; the header is skipped by starting after it
                 par_split_chunks(bytes, *data_start, *first_line, width, |_, go| {
-                    f(&mut |each: &mut dyn FnMut(&Rec)| go(&mut |v| csv_rec(v, each)))
+                    f(&mut |each: &mut dyn FnMut(&Rec)| go(&mut |v| csv_rec(v, escapes, each)))
                 })
                 .1
             }
-            (Body::Csv { bytes, .. }, Some((index, p))) => index
+            (Body::Csv { bytes, escapes, .. }, Some((index, p))) => index
                 .chunks
                 .par_iter()
                 .zip(&index.members)
@@ -303,7 +351,7 @@ impl RawTable {
                             let at = c.start + at as usize;
                             let line = c.line + line as u64;
                             split_one(bytes, at, c.end, line, width, &mut fields, &mut |v| {
-                                csv_rec(v, each)
+                                csv_rec(v, escapes, each)
                             });
                         }
                     })
@@ -324,6 +372,7 @@ impl RawTable {
                                 view: None,
                                 messy: None,
                                 frame: Some(&fields),
+                                escapes: &[],
                             });
                         };
                         match part {
@@ -359,12 +408,13 @@ impl RawTable {
                 bytes,
                 data_start,
                 first_line,
+                escapes,
             } => {
                 let (_, blocks) =
                     par_split_chunks(bytes, *data_start, *first_line, width, |c, go| {
                         let mut blocks: Vec<(Chunk, Members)> = vec![(*c, vec![Vec::new(); parts])];
                         go(&mut |v| {
-                            csv_rec(v, &mut |rec: &Rec| {
+                            csv_rec(v, escapes, &mut |rec: &Rec| {
                                 let (b, _) = blocks.last().expect("one block at least");
                                 let (at, line) =
                                     (rec.span.0 - b.start, (rec.line - b.line) as usize);
@@ -440,15 +490,23 @@ pub fn parquet_shape(path: &Path) -> Result<(u64, u64)> {
 /// Parquet rows per chunk.
 const FRAME_ROWS: usize = 1 << 16;
 
-/// A CSV record as a `Rec`.
-fn csv_rec(v: &RecordView, each: &mut dyn FnMut(&Rec)) {
+/// A CSV record as a `Rec`; `escapes` are the file's (see `encoding`).
+fn csv_rec(v: &RecordView, escapes: &[usize], each: &mut dyn FnMut(&Rec)) {
     let messy = v.messy.then(|| messy_fields(v.raw()));
+    let escapes = if escapes.is_empty() {
+        escapes
+    } else {
+        let a = escapes.partition_point(|&e| e < v.start);
+        let b = escapes.partition_point(|&e| e < v.end);
+        &escapes[a..b]
+    };
     each(&Rec {
         line: v.line,
         span: (v.start, v.end),
         view: Some(v),
         messy,
         frame: None,
+        escapes,
     });
 }
 
@@ -550,6 +608,32 @@ mod tests {
             FileBytes::Owned(text.into()),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_byte_that_is_not_utf8_makes_only_its_field_unreadable() {
+        let t =
+            table(b"id,name,note\nC-1,Jos\xe9,ok\nC-2,\"Ann\",\"caf\xe9, \"\"x\"\"\"\nC-3,Bo,ok\n");
+        assert_eq!(t.warnings.len(), 1);
+        let seen = t
+            .par_records(None, |go| {
+                let mut v = Vec::new();
+                go(&mut |r: &Rec| {
+                    let fields: Vec<Option<String>> = (0..r.width())
+                        .map(|i| r.get(i).map(|s| s.into_owned()))
+                        .collect();
+                    v.push((fields, r.not_utf8(1), r.not_utf8(2), r.raw()));
+                });
+                v
+            })
+            .concat();
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(seen[0].0, [some("C-1"), None, some("ok")]);
+        assert_eq!((&*seen[0].1, &*seen[0].2), ("\\xE9", ""));
+        assert_eq!(seen[0].3, "C-1,Jos\\xE9,ok");
+        assert_eq!(seen[1].0, [some("C-2"), some("Ann"), None]);
+        assert_eq!(seen[1].2, "\\xE9");
+        assert_eq!(seen[2].0, [some("C-3"), some("Bo"), some("ok")]);
     }
 
     #[test]
