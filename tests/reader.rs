@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{read_csv, repo, scratch, scrub_ok, write_batch};
+use common::{read_csv, repo, scratch, scrub, scrub_ok, write_batch};
 
 fn summary(out: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
@@ -309,6 +309,10 @@ fn latin1_bytes_are_escaped_where_they_are_and_every_output_is_utf8() {
         warnings.contains("claims.csv: 1 line holds bytes that are not UTF-8 (the first on line 3"),
         "{warnings}"
     );
+    assert!(
+        warnings.contains("--encoding latin1 or cp1252"),
+        "{warnings}"
+    );
     assert_eq!(s["accounting"]["malformed_claims_rows"], 3);
 
     // in patient_id: the row is malformed, raw shows the byte as read, the error names the column
@@ -327,4 +331,39 @@ fn latin1_bytes_are_escaped_where_they_are_and_every_output_is_utf8() {
     assert!(held
         .iter()
         .any(|r| r[0] == "C-1002" && r.last().unwrap() == "MALFORMED_LINE"));
+}
+
+#[test]
+fn encoding_latin1_and_cp1252_read_such_exports_on_purpose() {
+    let input = latin1_demo("rd-cp-in", b"P-101", b"Jos\xe9 \x93ok\x94 \x80 5 \x96 x");
+    for (encoding, note) in [
+        ("cp1252", "José “ok” € 5 – x"),
+        ("latin1", "José \u{93}ok\u{94} \u{80} 5 \u{96} x"),
+    ] {
+        let out = scratch(&format!("rd-cp-out-{encoding}"));
+        scrub_ok(&input, &out, &["--encoding", encoding]);
+        utf8_outputs(&out);
+        let (header, clean) = read_csv(&out.join("clean.csv"));
+        let notes = header.iter().position(|h| h == "notes").unwrap();
+        let row = clean
+            .iter()
+            .find(|r| r[0] == "C-1002" && r[1] == "1")
+            .expect("C-1002 line 1 clean");
+        assert_eq!(row[notes], note, "{encoding}");
+        assert_eq!(summary(&out)["warnings"].as_array().unwrap().len(), 0);
+    }
+    // a name in a column claimscrub reads: José is a patient like any other
+    let input = latin1_demo("rd-cp-id-in", b"P-Jos\xe9", b"ok");
+    let out = scratch("rd-cp-id-out");
+    scrub_ok(&input, &out, &["--encoding", "cp1252", "--parts", "2"]);
+    let (_, rejections) = read_csv(&out.join("rejections.csv"));
+    assert!(
+        rejections
+            .iter()
+            .any(|r| r[2] == "P-José" && r[6] == "RX_MISSING"),
+        "{rejections:?}"
+    );
+    // an unknown encoding is a usage error
+    let o = scrub(&input, &scratch("rd-cp-bad"), &["--encoding", "ebcdic"]);
+    assert_eq!(o.status.code(), Some(2));
 }

@@ -17,6 +17,7 @@ use crate::model::{
     Batch, ClaimLine, Code, Document, DocumentType, Malformed, Modality, Pressure, SessionRow,
 };
 use crate::reference::policy::Policy;
+use encoding::Encoding;
 use table::{PartIndex, RawTable, Rec};
 
 /// The inputs' names, in the order they are reported.
@@ -703,16 +704,16 @@ fn check_parquet_fits(paths: &InputPaths) -> Result<()> {
 }
 
 /// Open the three files. Column problems stop the run; rows are read part by part later.
-pub fn open(paths: &InputPaths) -> Result<Tables> {
+pub fn open(paths: &InputPaths, encoding: Encoding) -> Result<Tables> {
     check_parquet_fits(paths)?;
     let ((c, s), p) = rayon::join(
         || {
             rayon::join(
-                || RawTable::read(&paths.claims),
-                || RawTable::read(&paths.sessions),
+                || RawTable::read(&paths.claims, encoding),
+                || RawTable::read(&paths.sessions, encoding),
             )
         },
-        || RawTable::read(&paths.prescriptions),
+        || RawTable::read(&paths.prescriptions, encoding),
     );
     let mut tables = Tables {
         claims: c?,

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use std::sync::Arc;
 
-use super::encoding::to_utf8;
+use super::encoding::{to_utf8, Encoding};
 use super::split::{messy_fields, par_split_chunks, split_one, Chunk, RecordView, Runaway};
 use crate::base::text::FileBytes;
 
@@ -146,8 +146,8 @@ impl<'a> Rec<'a> {
 }
 
 impl RawTable {
-    /// Read a file; CSV text is made UTF-8 first (Parquet text is UTF-8 by format).
-    pub fn read(path: &Path) -> Result<RawTable> {
+    /// Read a file; CSV text is made UTF-8 from `encoding` first (Parquet text is UTF-8 by format).
+    pub fn read(path: &Path, encoding: Encoding) -> Result<RawTable> {
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -172,7 +172,7 @@ impl RawTable {
                         .with_context(|| format!("{}: cannot read file", path.display()))?;
                     FileBytes::Mapped(map)
                 };
-                RawTable::from_csv(path, file_name, bytes)
+                RawTable::from_csv(path, file_name, bytes, encoding)
             }
             Format::CsvGz => {
                 let f = std::fs::File::open(path)
@@ -181,20 +181,25 @@ impl RawTable {
                 flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f))
                     .read_to_end(&mut bytes)
                     .with_context(|| format!("{}: not a readable gzip file", path.display()))?;
-                RawTable::from_csv(path, file_name, FileBytes::Owned(bytes))
+                RawTable::from_csv(path, file_name, FileBytes::Owned(bytes), encoding)
             }
             Format::Parquet => RawTable::from_parquet(path, file_name),
         }
     }
 
-    fn from_csv(path: &Path, file_name: String, bytes: FileBytes) -> Result<RawTable> {
+    fn from_csv(
+        path: &Path,
+        file_name: String,
+        bytes: FileBytes,
+        encoding: Encoding,
+    ) -> Result<RawTable> {
         // a byte-order mark is not part of the first column's name
         let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
             3
         } else {
             0
         };
-        let text = to_utf8(bytes, bom, &file_name);
+        let text = to_utf8(bytes, bom, encoding, &file_name);
         let bytes = text.bytes;
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -606,6 +611,7 @@ mod tests {
             Path::new("t.csv"),
             "t.csv".into(),
             FileBytes::Owned(text.into()),
+            Encoding::Utf8,
         )
         .unwrap()
     }
