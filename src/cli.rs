@@ -62,6 +62,10 @@ pub struct ScrubArgs {
     /// Hold whole claims with a reject finding, or only the lines.
     #[arg(long, value_enum, default_value = "claim")]
     pub hold: HoldMode,
+    /// Character encoding of the CSV inputs: utf8, or latin1 / cp1252 for exports written that way
+    /// (decoded to UTF-8 as they are read; with utf8, bytes that are not UTF-8 are kept as `\xNN`).
+    #[arg(long, value_enum, default_value = "utf8")]
+    pub encoding: crate::input::encoding::Encoding,
     /// Format of the output tables.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: OutFormat,

@@ -147,7 +147,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     let wellness = wellness_prefixes();
 
     progress.step("reading inputs");
-    let tables = input::open(&paths)?;
+    let tables = input::open(&paths, args.encoding)?;
     let mut warnings = tables.notes.warnings.clone();
     for w in &warnings {
         progress.println(&format!("warning: {w}"));

@@ -1,5 +1,6 @@
 //! Reading the three inputs (SPEC §2): column matching, value parsing, malformed rows split off.
 
+pub mod encoding;
 pub mod split;
 pub mod table;
 
@@ -16,6 +17,7 @@ use crate::model::{
     Batch, ClaimLine, Code, Document, DocumentType, Malformed, Modality, Pressure, SessionRow,
 };
 use crate::reference::policy::Policy;
+use encoding::Encoding;
 use table::{PartIndex, RawTable, Rec};
 
 /// The inputs' names, in the order they are reported.
@@ -223,8 +225,12 @@ impl<'r> Row<'_, 'r> {
             Some(Cow::Borrowed(s)) => Cow::Borrowed(s.trim()),
             Some(Cow::Owned(s)) => Cow::Owned(s.trim().to_string()),
             None => {
-                self.errors
-                    .push(format!("{}: not valid UTF-8", self.spec[i].0));
+                let shown = self.rec.not_utf8(c);
+                self.errors.push(if shown.is_empty() {
+                    format!("{}: not valid UTF-8", self.spec[i].0)
+                } else {
+                    format!("{}: not valid UTF-8 ({shown})", self.spec[i].0)
+                });
                 Cow::Borrowed("")
             }
         }
@@ -375,7 +381,14 @@ fn read_table<T: Send + Rebase, S>(
                     .map(|v| v.trim().to_string())
                     .filter(|v| !v.is_empty())
             };
-            let error = if rec.width() != cols.width {
+            let error = if let Some(r) = rec.runaway() {
+                let name = table.headers.get(r.field).map_or("", |h| h.trim());
+                Some(format!(
+                    "line {}: a quote opens in field `{name}` (column {}) and is not closed on this line; the lines after it were read as records of their own",
+                    r.line,
+                    r.field + 1
+                ))
+            } else if rec.width() != cols.width {
                 Some(format!(
                     "expected {} fields, found {}",
                     cols.width,
@@ -703,16 +716,16 @@ fn check_parquet_fits(paths: &InputPaths) -> Result<()> {
 }
 
 /// Open the three files. Column problems stop the run; rows are read part by part later.
-pub fn open(paths: &InputPaths) -> Result<Tables> {
+pub fn open(paths: &InputPaths, encoding: Encoding) -> Result<Tables> {
     check_parquet_fits(paths)?;
     let ((c, s), p) = rayon::join(
         || {
             rayon::join(
-                || RawTable::read(&paths.claims),
-                || RawTable::read(&paths.sessions),
+                || RawTable::read(&paths.claims, encoding),
+                || RawTable::read(&paths.sessions, encoding),
             )
         },
-        || RawTable::read(&paths.prescriptions),
+        || RawTable::read(&paths.prescriptions, encoding),
     );
     let mut tables = Tables {
         claims: c?,
@@ -725,6 +738,9 @@ pub fn open(paths: &InputPaths) -> Result<Tables> {
     Columns::map(&tables.sessions, SESSIONS)?;
     Columns::map(&tables.prescriptions, PRESCRIPTIONS)?;
     tables.notes = HeaderNotes::of(&tables);
+    for t in [&tables.claims, &tables.sessions, &tables.prescriptions] {
+        tables.notes.warnings.extend(t.warnings.iter().cloned());
+    }
     crate::timing("files opened");
     Ok(tables)
 }

@@ -10,7 +10,8 @@ use rayon::prelude::*;
 
 use std::sync::Arc;
 
-use super::split::{messy_fields, par_split_chunks, split_one, Chunk, RecordView};
+use super::encoding::{to_utf8, Encoding};
+use super::split::{messy_fields, par_split_chunks, split_one, Chunk, RecordView, Runaway};
 use crate::base::text::FileBytes;
 
 pub enum Format {
@@ -40,6 +41,8 @@ pub enum Body {
         bytes: Arc<FileBytes>,
         data_start: usize,
         first_line: u64,
+        /// Where `\xNN` stands for a byte that was not UTF-8 (see `encoding`), in order.
+        escapes: Vec<usize>,
     },
     /// Every column cast to text; null = empty.
     Frame {
@@ -55,6 +58,8 @@ pub struct RawTable {
     /// Column names as read (untrimmed), in file order.
     pub headers: Vec<String>,
     pub body: Body,
+    /// What reading the file's text found to say (bytes that are not UTF-8), for stderr and summary.json.
+    pub warnings: Vec<String>,
 }
 
 /// One record of a raw table.
@@ -66,6 +71,8 @@ pub struct Rec<'a> {
     view: Option<&'a RecordView<'a>>,
     messy: Option<Vec<String>>,
     frame: Option<&'a [&'a str]>,
+    /// The `\xNN` escapes within the record (empty on the clean path).
+    escapes: &'a [usize],
 }
 
 impl<'a> Rec<'a> {
@@ -80,12 +87,52 @@ impl<'a> Rec<'a> {
 
     /// Field `i`; `None` when it is not valid UTF-8.
     pub fn get(&self, i: usize) -> Option<Cow<'_, str>> {
+        if !self.escapes.is_empty() && !self.escapes_in(i).is_empty() {
+            return None;
+        }
         match (&self.messy, self.view, self.frame) {
             (Some(m), _, _) => Some(Cow::Borrowed(m[i].as_str())),
             (None, Some(v), _) => v.value(i),
             (None, None, Some(f)) => Some(Cow::Borrowed(f[i])),
             _ => None,
         }
+    }
+
+    /// A quote that opened a field and ran on into what look like further records (the record is
+    /// then the text of that line, and its fields those before the quote).
+    pub fn runaway(&self) -> Option<Runaway> {
+        self.view.and_then(|v| v.runaway)
+    }
+
+    /// The escapes of bytes that are not UTF-8 in field `i`: those from the field's start to the
+    /// next field's.
+    fn escapes_in(&self, i: usize) -> &'a [usize] {
+        let Some(v) = self.view else {
+            return &[];
+        };
+        let (lo, hi) = match (i, v.fields.get(i), v.fields.get(i + 1)) {
+            (0, _, next) => (v.start, next.map_or(v.end, |s| s.start)),
+            (_, Some(s), next) => (s.start, next.map_or(v.end, |s| s.start)),
+            (_, None, _) => (v.start, v.end),
+        };
+        let a = self.escapes.partition_point(|&e| e < lo);
+        let b = self.escapes.partition_point(|&e| e < hi);
+        &self.escapes[a..b]
+    }
+
+    /// The bytes of field `i` that are not UTF-8, as they are shown (`\xE9`), for a message.
+    pub fn not_utf8(&self, i: usize) -> String {
+        let bytes = self.view.map_or(&[][..], |v| v.bytes);
+        let mut shown: Vec<Cow<str>> = self
+            .escapes_in(i)
+            .iter()
+            .take(4)
+            .map(|&e| String::from_utf8_lossy(&bytes[e..(e + 4).min(bytes.len())]))
+            .collect();
+        if self.escapes_in(i).len() > 4 {
+            shown.push("…".into());
+        }
+        shown.concat()
     }
 
     /// The record's text, for `malformed.csv`.
@@ -99,7 +146,8 @@ impl<'a> Rec<'a> {
 }
 
 impl RawTable {
-    pub fn read(path: &Path) -> Result<RawTable> {
+    /// Read a file; CSV text is made UTF-8 from `encoding` first (Parquet text is UTF-8 by format).
+    pub fn read(path: &Path, encoding: Encoding) -> Result<RawTable> {
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -124,7 +172,7 @@ impl RawTable {
                         .with_context(|| format!("{}: cannot read file", path.display()))?;
                     FileBytes::Mapped(map)
                 };
-                RawTable::from_csv(path, file_name, bytes)
+                RawTable::from_csv(path, file_name, bytes, encoding)
             }
             Format::CsvGz => {
                 let f = std::fs::File::open(path)
@@ -133,19 +181,26 @@ impl RawTable {
                 flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f))
                     .read_to_end(&mut bytes)
                     .with_context(|| format!("{}: not a readable gzip file", path.display()))?;
-                RawTable::from_csv(path, file_name, FileBytes::Owned(bytes))
+                RawTable::from_csv(path, file_name, FileBytes::Owned(bytes), encoding)
             }
             Format::Parquet => RawTable::from_parquet(path, file_name),
         }
     }
 
-    fn from_csv(path: &Path, file_name: String, bytes: FileBytes) -> Result<RawTable> {
+    fn from_csv(
+        path: &Path,
+        file_name: String,
+        bytes: FileBytes,
+        encoding: Encoding,
+    ) -> Result<RawTable> {
         // a byte-order mark is not part of the first column's name
         let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
             3
         } else {
             0
         };
+        let text = to_utf8(bytes, bom, encoding, &file_name);
+        let bytes = text.bytes;
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -174,7 +229,9 @@ impl RawTable {
                 bytes: Arc::new(bytes),
                 data_start,
                 first_line,
+                escapes: text.escapes,
             },
+            warnings: text.warning.into_iter().collect(),
         })
     }
 
@@ -236,6 +293,7 @@ impl RawTable {
             file_name,
             headers,
             body: Body::Frame { columns, height },
+            warnings: Vec::new(),
         })
     }
 
@@ -270,22 +328,24 @@ impl RawTable {
         part: Option<(&PartIndex, usize)>,
         f: impl Fn(&mut dyn FnMut(&mut dyn FnMut(&Rec))) -> T + Sync,
     ) -> Vec<T> {
+        let width = self.headers.len();
         match (&self.body, part) {
             (
                 Body::Csv {
                     bytes,
                     data_start,
                     first_line,
+                    escapes,
                 },
                 None,
             ) => {
                 // spans stay offsets into the whole file; the header is skipped by starting after it
-                par_split_chunks(bytes, *data_start, *first_line, |_, go| {
-                    f(&mut |each: &mut dyn FnMut(&Rec)| go(&mut |v| csv_rec(v, each)))
+                par_split_chunks(bytes, *data_start, *first_line, width, |_, go| {
+                    f(&mut |each: &mut dyn FnMut(&Rec)| go(&mut |v| csv_rec(v, escapes, each)))
                 })
                 .1
             }
-            (Body::Csv { bytes, .. }, Some((index, p))) => index
+            (Body::Csv { bytes, escapes, .. }, Some((index, p))) => index
                 .chunks
                 .par_iter()
                 .zip(&index.members)
@@ -295,8 +355,8 @@ impl RawTable {
                         for &(at, line) in &members[p] {
                             let at = c.start + at as usize;
                             let line = c.line + line as u64;
-                            split_one(bytes, at, c.end, line, &mut fields, &mut |v| {
-                                csv_rec(v, each)
+                            split_one(bytes, at, c.end, line, width, &mut fields, &mut |v| {
+                                csv_rec(v, escapes, each)
                             });
                         }
                     })
@@ -317,6 +377,7 @@ impl RawTable {
                                 view: None,
                                 messy: None,
                                 frame: Some(&fields),
+                                escapes: &[],
                             });
                         };
                         match part {
@@ -342,7 +403,7 @@ impl RawTable {
     /// of the splitter can be the whole file, when its quoting defeated the cut).
     fn index_within(&self, key: usize, width: usize, parts: usize, span: usize) -> PartIndex {
         let part_of = |rec: &Rec| -> usize {
-            if rec.width() != width {
+            if rec.width() != width || rec.runaway().is_some() {
                 return 0;
             }
             rec.get(key).map_or(0, |v| part_of_key(v.trim(), parts))
@@ -352,30 +413,33 @@ impl RawTable {
                 bytes,
                 data_start,
                 first_line,
+                escapes,
             } => {
-                let (_, blocks) = par_split_chunks(bytes, *data_start, *first_line, |c, go| {
-                    let mut blocks: Vec<(Chunk, Members)> = vec![(*c, vec![Vec::new(); parts])];
-                    go(&mut |v| {
-                        csv_rec(v, &mut |rec: &Rec| {
-                            let (b, _) = blocks.last().expect("one block at least");
-                            let (at, line) = (rec.span.0 - b.start, (rec.line - b.line) as usize);
-                            if at > span || line > span {
-                                // a new block starts at this record: its records are in the chunk
-                                let block = Chunk {
-                                    start: rec.span.0,
-                                    end: c.end,
-                                    line: rec.line,
-                                };
-                                blocks.push((block, vec![Vec::new(); parts]));
-                            }
-                            let (b, members) = blocks.last_mut().expect("one block at least");
-                            let at = (rec.span.0 - b.start) as u32;
-                            let line = (rec.line - b.line) as u32;
-                            members[part_of(rec)].push((at, line));
-                        })
+                let (_, blocks) =
+                    par_split_chunks(bytes, *data_start, *first_line, width, |c, go| {
+                        let mut blocks: Vec<(Chunk, Members)> = vec![(*c, vec![Vec::new(); parts])];
+                        go(&mut |v| {
+                            csv_rec(v, escapes, &mut |rec: &Rec| {
+                                let (b, _) = blocks.last().expect("one block at least");
+                                let (at, line) =
+                                    (rec.span.0 - b.start, (rec.line - b.line) as usize);
+                                if at > span || line > span {
+                                    // a new block starts at this record: its records are in the chunk
+                                    let block = Chunk {
+                                        start: rec.span.0,
+                                        end: c.end,
+                                        line: rec.line,
+                                    };
+                                    blocks.push((block, vec![Vec::new(); parts]));
+                                }
+                                let (b, members) = blocks.last_mut().expect("one block at least");
+                                let at = (rec.span.0 - b.start) as u32;
+                                let line = (rec.line - b.line) as u32;
+                                members[part_of(rec)].push((at, line));
+                            })
+                        });
+                        blocks
                     });
-                    blocks
-                });
                 let (chunks, members) = blocks.into_iter().flatten().unzip();
                 PartIndex { chunks, members }
             }
@@ -431,15 +495,23 @@ pub fn parquet_shape(path: &Path) -> Result<(u64, u64)> {
 /// Parquet rows per chunk.
 const FRAME_ROWS: usize = 1 << 16;
 
-/// A CSV record as a `Rec`.
-fn csv_rec(v: &RecordView, each: &mut dyn FnMut(&Rec)) {
+/// A CSV record as a `Rec`; `escapes` are the file's (see `encoding`).
+fn csv_rec(v: &RecordView, escapes: &[usize], each: &mut dyn FnMut(&Rec)) {
     let messy = v.messy.then(|| messy_fields(v.raw()));
+    let escapes = if escapes.is_empty() {
+        escapes
+    } else {
+        let a = escapes.partition_point(|&e| e < v.start);
+        let b = escapes.partition_point(|&e| e < v.end);
+        &escapes[a..b]
+    };
     each(&Rec {
         line: v.line,
         span: (v.start, v.end),
         view: Some(v),
         messy,
         frame: None,
+        escapes,
     });
 }
 
@@ -518,12 +590,7 @@ mod tests {
             }
         }
         text.push_str("short\n");
-        let table = RawTable::from_csv(
-            Path::new("t.csv"),
-            "t.csv".into(),
-            FileBytes::Owned(text.into()),
-        )
-        .unwrap();
+        let table = table(text.as_bytes());
         let whole = parts_of(&table, &table.index(1, 2, 1), 1).concat();
         assert_eq!(whole.len(), 501);
         for span in [u32::MAX as usize, 100, 7, 0] {
@@ -537,6 +604,70 @@ mod tests {
             // a record of the wrong width goes to part 0
             assert!(parts[0].iter().any(|r| r.1 == "short"));
         }
+    }
+
+    fn table(text: &[u8]) -> RawTable {
+        RawTable::from_csv(
+            Path::new("t.csv"),
+            "t.csv".into(),
+            FileBytes::Owned(text.into()),
+            Encoding::Utf8,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_byte_that_is_not_utf8_makes_only_its_field_unreadable() {
+        let t =
+            table(b"id,name,note\nC-1,Jos\xe9,ok\nC-2,\"Ann\",\"caf\xe9, \"\"x\"\"\"\nC-3,Bo,ok\n");
+        assert_eq!(t.warnings.len(), 1);
+        let seen = t
+            .par_records(None, |go| {
+                let mut v = Vec::new();
+                go(&mut |r: &Rec| {
+                    let fields: Vec<Option<String>> = (0..r.width())
+                        .map(|i| r.get(i).map(|s| s.into_owned()))
+                        .collect();
+                    v.push((fields, r.not_utf8(1), r.not_utf8(2), r.raw()));
+                });
+                v
+            })
+            .concat();
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(seen[0].0, [some("C-1"), None, some("ok")]);
+        assert_eq!((&*seen[0].1, &*seen[0].2), ("\\xE9", ""));
+        assert_eq!(seen[0].3, "C-1,Jos\\xE9,ok");
+        assert_eq!(seen[1].0, [some("C-2"), some("Ann"), None]);
+        assert_eq!(seen[1].2, "\\xE9");
+        assert_eq!(seen[2].0, [some("C-3"), some("Bo"), some("ok")]);
+    }
+
+    #[test]
+    fn a_stray_quote_is_seen_alike_whole_and_in_parts() {
+        let mut text = String::from("id,patient,cpt\n");
+        for i in 0..300 {
+            if i == 40 {
+                text.push_str(&format!("R{i},P-{},\"97124\n", i % 37));
+            } else {
+                text.push_str(&format!("R{i},P-{},97124\n", i % 37));
+            }
+        }
+        let table = table(text.as_bytes());
+        let whole = table
+            .par_records(None, |go| {
+                let mut v = Vec::new();
+                go(&mut |r: &Rec| v.push((r.line, r.get(0).unwrap().into_owned(), r.runaway())));
+                v
+            })
+            .concat();
+        assert_eq!(whole.len(), 300);
+        assert_eq!(whole[40].2, Some(Runaway { field: 2, line: 42 }));
+        let index = table.index(1, 3, 3);
+        let mut parts: Vec<(u64, String)> = parts_of(&table, &index, 3).concat();
+        parts.sort();
+        let mut whole: Vec<(u64, String)> = whole.into_iter().map(|(l, id, _)| (l, id)).collect();
+        whole.sort();
+        assert_eq!(parts, whole);
     }
 
     #[test]
