@@ -16,9 +16,9 @@ fn summary(out: &Path) -> serde_json::Value {
 fn demo_with(name: &str, edit: impl Fn(&mut Vec<String>)) -> PathBuf {
     let dir = scratch(name);
     for f in ["sessions.csv", "prescriptions.csv", "mue-example.csv"] {
-        std::fs::copy(repo("fixtures/demo").join(f), dir.join(f)).unwrap();
+        std::fs::copy(repo("tests/fixtures/export").join(f), dir.join(f)).unwrap();
     }
-    let text = std::fs::read_to_string(repo("fixtures/demo/claims.csv")).unwrap();
+    let text = std::fs::read_to_string(repo("tests/fixtures/export/claims.csv")).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
     edit(&mut lines);
     std::fs::write(dir.join("claims.csv"), lines.join("\n") + "\n").unwrap();
@@ -61,7 +61,7 @@ fn mue(dir: &Path) -> String {
 #[test]
 fn a_stray_quote_is_one_malformed_row_and_every_other_row_is_scrubbed_as_before() {
     let base = scratch("rd-stray-base");
-    let demo = repo("fixtures/demo");
+    let demo = repo("tests/fixtures/export");
     scrub_ok(&demo, &base, &["--mue", &mue(&demo)]);
     let input = demo_with("rd-stray-in", |lines| {
         lines[2] = lines[2].replacen(",97124,", ",\"97124,", 1);
@@ -132,7 +132,7 @@ fn a_stray_quote_closed_by_a_later_quote_does_not_hide_the_rows_between() {
         lines[199] = format!("{},\"{dx}\"", &lines[199][..last]);
     });
     let base = scratch("rd-stray2-base");
-    let demo = repo("fixtures/demo");
+    let demo = repo("tests/fixtures/export");
     scrub_ok(&demo, &base, &["--mue", &mue(&demo)]);
     let out = scratch("rd-stray2-out");
     scrub_ok(&input, &out, &["--mue", &mue(&input)]);

@@ -275,7 +275,10 @@ mod tests {
         let e = parse(FILE.as_bytes(), "ptp.txt").unwrap();
         let day = |s: &str| crate::base::values::parse_date(s).unwrap();
         assert!(e[0].in_force(day("2025-03-10")));
-        assert!(e[1].in_force(day("2019-12-31")), "the deletion date is its last day");
+        assert!(
+            e[1].in_force(day("2019-12-31")),
+            "the deletion date is its last day"
+        );
         assert!(!e[1].in_force(day("2020-01-01")), "deleted");
         assert!(
             !e[2].in_force(day("2025-03-10")),
