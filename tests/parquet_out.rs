@@ -10,19 +10,7 @@ use polars::prelude::*;
 
 const TABLES: [&str; 4] = ["clean", "held", "rejections", "malformed"];
 
-/// The SPEC §2 example (clean) and a patient without documents (held), as in tests/cli.rs.
-fn small_batch(dir: &Path) {
-    common::write_batch(
-        dir,
-        "C-1001,1,P-77,workers_comp,1234567893,1999999992,RX-55,2025-03-10,97140,,2,90.00,S13.4XXA\n\
-         C-1001,2,P-77,workers_comp,1234567893,1999999992,RX-55,2025-03-10,97124,,1,40.00,S13.4XXA;M54.2\n\
-         C-1002,1,P-78,commercial,1234567893,,,2025-03-10,97124,,1,40.00,M54.50\n",
-        "S-9001,P-77,1234567893,2025-03-10,97140,25,myofascial,\n\
-         S-9001,P-77,1234567893,2025-03-10,97124,15,swedish,light\n\
-         S-9002,P-78,1234567893,2025-03-10,97124,15,swedish,\n",
-        "RX-55,P-77,1999999992,prescription,S13.4XXA;M54.2,12,2025-02-15,2025-05-15,2,97124;97140,,,3\n",
-    );
-}
+use common::small_batch;
 
 /// Values as users write them: an extra column with quotes and commas, M/D/YYYY dates, padded
 /// integers, charges of 0, 1, 3 and 6 decimals, a negative charge, a malformed row.
