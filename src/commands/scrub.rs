@@ -248,12 +248,6 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     );
     a?;
     b?;
-    let held_claims = holding_claims(&ledger, &holding);
-    let exit_status = if args.fail_on_hold && held_claims > 0 {
-        1
-    } else {
-        0
-    };
     let path_text =
         [&paths.claims, &paths.sessions, &paths.prescriptions].map(|p| p.display().to_string());
     let bytes = [&paths.claims, &paths.sessions, &paths.prescriptions]
@@ -277,10 +271,17 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         hold: args.hold.name(),
         started_at: &started_at,
         command_line: &command_line,
-        exit_status,
         elapsed_seconds: started.elapsed().as_secs_f64(),
     };
-    let summary = summary::build(&facts);
+    let mut summary = summary::build(&facts);
+    // the exit status follows from the held claims the summary counts
+    let held_claims = summary["claims"]["held"].as_u64().unwrap_or(0);
+    let exit_status = if args.fail_on_hold && held_claims > 0 {
+        1
+    } else {
+        0
+    };
+    summary["exit_status"] = exit_status.into();
     let text = serde_json::to_string_pretty(&summary)? + "\n";
     std::fs::write(staging.path(&names[4]), text).context("summary.json: write error")?;
     staging.commit(&names)?;
@@ -300,16 +301,4 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     // the process ends here: freeing millions of rows one by one would only cost time
     std::mem::forget((ledger, holding, claims_table));
     Ok(exit_status)
-}
-
-/// Held claims, as summary.json counts them: claims with a held line, and claims all of whose
-/// rows were malformed.
-fn holding_claims(ledger: &Ledger, holding: &hold::Holding) -> usize {
-    let mut held = vec![false; holding.claims];
-    for (l, d) in ledger.lines.iter().zip(&holding.decisions) {
-        if *d != 0 {
-            held[l.claim as usize] = true;
-        }
-    }
-    held.iter().filter(|h| **h).count() + holding.malformed_only_claims
 }

@@ -28,7 +28,6 @@ pub struct RunFacts<'a> {
     /// The run's start, RFC 3339 in UTC, and its command line.
     pub started_at: &'a str,
     pub command_line: &'a [String],
-    pub exit_status: i32,
     pub elapsed_seconds: f64,
 }
 
@@ -324,7 +323,7 @@ pub fn build(f: &RunFacts) -> Value {
         "claimscrub_version": env!("CARGO_PKG_VERSION"),
         "started_at": f.started_at,
         "command_line": f.command_line,
-        "exit_status": f.exit_status,
+        "exit_status": Value::Null, // set by the caller, from "claims"
         "inputs": inputs,
         "warnings": f.warnings,
         "accounting": {

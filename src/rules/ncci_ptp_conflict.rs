@@ -40,10 +40,18 @@ fn check(ctx: &Context) -> Vec<(u32, String)> {
     }
     let lines = &ctx.batch.lines;
     // the edits among the part's few procedure codes, looked up by pair
-    let mut codes: Vec<&str> = lines.iter().map(|l| l.cpt.as_str()).collect();
-    codes.sort_unstable();
-    codes.dedup();
-    let packed: Vec<PackedCode> = codes.iter().filter_map(|c| pack(c)).collect();
+    let packed: Vec<PackedCode> = lines
+        .par_iter()
+        .fold(rustc_hash::FxHashSet::default, |mut set, l| {
+            set.extend(pack(&l.cpt));
+            set
+        })
+        .reduce(rustc_hash::FxHashSet::default, |mut a, b| {
+            a.extend(b);
+            a
+        })
+        .into_iter()
+        .collect();
     let mut pairs: FxHashMap<(PackedCode, PackedCode), Vec<&Edit>> = FxHashMap::default();
     for &c1 in &packed {
         for &c2 in &packed {
