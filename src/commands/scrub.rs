@@ -188,7 +188,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         }
         let batch = input::read_part(&tables, index.as_ref(), part, &policy)?;
         progress.step(format!("linking{of}"));
-        let facts = facts::link(&batch);
+        let facts = facts::link(&batch, crate::facts::Earlier::none());
         progress.step(format!("checking rules{of}"));
         let ctx = Context {
             batch: &batch,

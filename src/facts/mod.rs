@@ -5,6 +5,7 @@
 
 pub mod documented;
 pub mod dx;
+pub mod earlier;
 pub mod rx;
 pub mod units;
 pub mod visits;
@@ -18,6 +19,7 @@ use crate::model::{Batch, ClaimLine, Document};
 use crate::reference::icd10::CodeSets;
 use crate::reference::policy::{Policy, Profile};
 pub use documented::{Documented, DocumentedSet};
+pub use earlier::{Earlier, EarlierLine};
 use dx::LineDx;
 pub use rx::{BatchRxIds, Counted, DocIndex, RxLink, RxStatus};
 pub use visits::Visit;
@@ -33,6 +35,8 @@ pub struct Facts {
     pub rx: Vec<RxLink>,
     /// Per line: its visit's place among the visits linked to its prescription.
     pub counted: Vec<Counted>,
+    /// What earlier runs recorded of this part's patients (`--state`); empty without a state.
+    pub earlier: Earlier,
     /// The documents by patient, for messages: built when a rule first asks.
     doc_index: std::sync::OnceLock<DocIndex>,
 }
@@ -84,7 +88,7 @@ impl Facts {
     }
 }
 
-pub fn link(batch: &Batch) -> Facts {
+pub fn link(batch: &Batch, earlier: Earlier) -> Facts {
     let ids = &Ids::new(batch);
     crate::timing("patients and codes numbered");
     let ((visits, visit_of), (documented, rx)) = rayon::join(
@@ -113,6 +117,7 @@ pub fn link(batch: &Batch) -> Facts {
         documented_of,
         rx,
         counted,
+        earlier,
         doc_index: Default::default(),
     }
 }

@@ -124,12 +124,27 @@ pub fn run_with(
 /// With a policy and NCCI edit files given as text.
 pub fn run_full(
     rules: &[Rule],
+    lines: Vec<ClaimLine>,
+    sessions: Vec<SessionRow>,
+    documents: Vec<Document>,
+    mue: Option<&MueTable>,
+    policy: &Policy,
+    ncci_files: &[&str],
+) -> Found {
+    run_earlier(rules, lines, sessions, documents, mue, policy, ncci_files, None)
+}
+
+/// As `run_full`, with what earlier runs recorded (`Some`: a state was given, maybe empty).
+#[allow(clippy::too_many_arguments)]
+pub fn run_earlier(
+    rules: &[Rule],
     mut lines: Vec<ClaimLine>,
     sessions: Vec<SessionRow>,
     documents: Vec<Document>,
     mue: Option<&MueTable>,
     policy: &Policy,
     ncci_files: &[&str],
+    earlier: Option<Vec<crate::facts::EarlierLine>>,
 ) -> Found {
     let mut edits: Vec<crate::reference::ncci::Edit> = ncci_files
         .iter()
@@ -153,7 +168,8 @@ pub fn run_full(
         malformed: Default::default(),
         rows_read: [0; 3],
     };
-    let facts = crate::facts::link(&batch);
+    let earlier = earlier.map_or_else(crate::facts::Earlier::none, crate::facts::Earlier::new);
+    let facts = crate::facts::link(&batch, earlier);
     let code_sets = CodeSets::load(&[]).unwrap();
     let wellness = crate::reference::icd10::wellness_prefixes();
     let ctx = Context {
