@@ -28,6 +28,27 @@ pub enum Command {
     Rules,
     /// Print the built-in payer policy as TOML, to copy and edit.
     Policy,
+    /// What a nightly state (`scrub --state`) holds: the runs, or one patient's prescriptions and
+    /// therapy totals.
+    History(HistoryArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct HistoryArgs {
+    /// The state file of `scrub --state`.
+    #[arg(long, value_name = "FILE")]
+    pub state: PathBuf,
+    /// One patient: prescriptions (authorised, used before, recorded visits) and therapy totals by
+    /// year against the threshold.
+    #[arg(long, value_name = "ID")]
+    pub patient: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Remove the lines of service dates before this day (YYYY-MM-DD) and the runs left without
+    /// lines, to keep the state bounded.
+    #[arg(long, value_name = "DATE")]
+    pub prune: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -82,4 +103,11 @@ pub struct ScrubArgs {
     /// Exit with status 1 when at least one claim was held.
     #[arg(long)]
     pub fail_on_hold: bool,
+    /// Nightly state (SQLite, created when absent): the lines earlier runs recorded count in this
+    /// run (sessions, duplicates, the therapy threshold), and this run's lines are recorded.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// With --state: read the state, record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }

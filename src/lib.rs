@@ -13,6 +13,7 @@ pub mod model;
 pub mod output;
 pub mod reference;
 pub mod rules;
+pub mod state;
 
 /// With CLAIMSCRUB_TIMING set, print how long the run has taken at this point (for profiling).
 pub fn timing(what: &str) {

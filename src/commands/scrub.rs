@@ -17,6 +17,7 @@ use crate::reference::icd10::{wellness_prefixes, CodeSets};
 use crate::reference::mue::MueTable;
 use crate::reference::policy::Policy;
 use crate::rules::{self, Context};
+use crate::state::State;
 
 /// The file of one input: the flag wins over INPUT_DIR.
 fn resolve(name: &str, flag: &Option<PathBuf>, dir: &Option<PathBuf>) -> Result<PathBuf> {
@@ -133,6 +134,9 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         &args.out,
         &[&paths.claims, &paths.sessions, &paths.prescriptions],
     )?;
+    if args.dry_run && args.state.is_none() {
+        bail!("--dry-run: give the state to read with --state FILE");
+    }
     let progress = Progress::new(!args.quiet && std::io::stderr().is_terminal());
 
     progress.step("reading reference data");
@@ -145,6 +149,19 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     crate::timing(&format!("NCCI edits loaded: {}", ncci.edits.len()));
     let code_sets = CodeSets::load(&args.icd10)?;
     let wellness = wellness_prefixes();
+    let mut state = match &args.state {
+        Some(p) => Some(State::open(p, args.dry_run)?),
+        None => None,
+    };
+    // the inputs' SHA-256 for the state's record of the run, beside the scrub
+    let hashing = state.as_ref().filter(|s| !s.dry_run).map(|_| {
+        let files = [
+            paths.claims.clone(),
+            paths.sessions.clone(),
+            paths.prescriptions.clone(),
+        ];
+        std::thread::spawn(move || files.map(|f| crate::state::sha256_file(&f)))
+    });
 
     progress.step("reading inputs");
     let tables = input::open(&paths, args.encoding)?;
@@ -175,7 +192,10 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         file_name(&paths.sessions),
         file_name(&paths.prescriptions),
     ];
-    let batch_rx_ids = facts::BatchRxIds::new(|| input::all_rx_ids(&tables));
+    // in parts: every part's rx_ids, and the RX_NOT_FOUND findings (index in the ledger) whose
+    // number no document of their own part has, told again after the last part
+    let mut part_rx_ids: rustc_hash::FxHashSet<crate::model::Code> = Default::default();
+    let mut unsettled: Vec<(usize, crate::model::Code)> = Vec::new();
     let mut ledger = Ledger::new(tables.claims.shared_bytes());
     for part in 0..parts {
         let of = if parts > 1 {
@@ -188,7 +208,12 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         }
         let batch = input::read_part(&tables, index.as_ref(), part, &policy)?;
         progress.step(format!("linking{of}"));
-        let facts = facts::link(&batch, crate::facts::Earlier::none());
+        let earlier = match &mut state {
+            Some(s) => s.earlier(&batch, &policy)?,
+            None => facts::Earlier::none(),
+        };
+        crate::timing("earlier runs read");
+        let facts = facts::link(&batch, earlier);
         progress.step(format!("checking rules{of}"));
         let ctx = Context {
             batch: &batch,
@@ -197,16 +222,35 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
             code_sets: &code_sets,
             mue: mue.as_ref(),
             wellness: &wellness,
-            batch_rx_ids: (parts > 1).then_some(&batch_rx_ids),
             ncci: &ncci,
         };
         let findings = rules::run_all(&ctx);
         crate::timing("rules checked");
+        if parts > 1 {
+            let base = ledger.findings.len();
+            unsettled.extend(
+                rules::rx_not_found::unsettled(&ctx, &findings)
+                    .into_iter()
+                    .map(|(i, rx)| (base + i, rx)),
+            );
+            part_rx_ids.extend(batch.documents.iter().map(|d| d.rx_id.clone()));
+        }
+        if let Some(s) = &mut state {
+            s.stage(&batch, &facts, &policy)?;
+            crate::timing("lines staged for the state");
+        }
         drop(facts);
         ledger.add(batch, findings);
         crate::timing("part done");
     }
-    drop((index, batch_rx_ids));
+    for (i, rx_id) in unsettled {
+        if part_rx_ids.contains(&rx_id) {
+            let f = &ledger.findings[i];
+            let message = rules::rx_not_found::another_patient(&rx_id, ledger.text(f.patient_id));
+            ledger.findings[i].message = message;
+        }
+    }
+    drop((index, part_rx_ids));
     ledger.finish();
     let tables_absent = tables.notes.absent.clone();
     let claims_table = tables.claims;
@@ -272,6 +316,14 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         started_at: &started_at,
         command_line: &command_line,
         elapsed_seconds: started.elapsed().as_secs_f64(),
+        state: state.as_ref().map(|s| {
+            serde_json::json!({
+                "path": s.path.display().to_string(),
+                "dry_run": s.dry_run,
+                "earlier_lines_read": s.earlier_lines,
+                "recorded": !s.dry_run,
+            })
+        }),
     };
     let mut summary = summary::build(&facts);
     // the exit status follows from the held claims the summary counts
@@ -285,6 +337,33 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     let text = serde_json::to_string_pretty(&summary)? + "\n";
     std::fs::write(staging.path(&names[4]), text).context("summary.json: write error")?;
     staging.commit(&names)?;
+    if let Some(state) = state {
+        progress.step("recording the run in the state");
+        let sums = match hashing {
+            Some(h) => h
+                .join()
+                .map_err(|_| anyhow::anyhow!("hashing the inputs failed"))?,
+            // a dry run records nothing and hashed nothing
+            None => [(); 3].map(|_| Ok(String::new())),
+        };
+        let mut inputs = Vec::new();
+        for (i, sum) in sums.into_iter().enumerate() {
+            inputs.push(serde_json::json!({
+                "name": input_files[i],
+                "path": path_text[i],
+                "bytes": bytes[i],
+                "sha256": sum.with_context(|| format!("{}: cannot read to hash", path_text[i]))?,
+            }));
+        }
+        let run = crate::state::RunRecord {
+            started_at: started_at.clone(),
+            inputs: inputs.into(),
+        };
+        state
+            .record(&run, &ledger, &holding)
+            .context("the outputs are written, but the run is not recorded in the state")?;
+        crate::timing("run recorded");
+    }
     progress.step("done");
     drop(progress);
 

@@ -19,9 +19,9 @@ use crate::model::{Batch, ClaimLine, Document};
 use crate::reference::icd10::CodeSets;
 use crate::reference::policy::{Policy, Profile};
 pub use documented::{Documented, DocumentedSet};
-pub use earlier::{Earlier, EarlierLine};
 use dx::LineDx;
-pub use rx::{BatchRxIds, Counted, DocIndex, RxLink, RxStatus};
+pub use earlier::{Earlier, EarlierLine};
+pub use rx::{Counted, DocIndex, RxLink, RxStatus};
 pub use visits::Visit;
 
 pub struct Facts {
@@ -108,7 +108,7 @@ pub fn link(batch: &Batch, earlier: Earlier) -> Facts {
                 || documented::documented_by_visit(batch, ids, &documented, visits),
             )
         },
-        || rx::count_visits(batch, &rx, &visit_of),
+        || rx::count_visits(batch, &rx, &visit_of, &earlier),
     );
     Facts {
         visits,

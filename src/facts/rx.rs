@@ -5,8 +5,9 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 
-use super::Ids;
+use super::{Earlier, Ids};
 use crate::base::values::week_of;
+use crate::base::values::Day;
 use crate::model::{Batch, Code, Document, DocumentType};
 
 /// How a line's prescription was found, or why none was.
@@ -52,6 +53,8 @@ pub struct Counted {
     pub number: i64,
     /// Its number within its Monday-to-Sunday week.
     pub in_week: i64,
+    /// Visits of the prescription that earlier runs recorded clean (`--state`), counted before it.
+    pub earlier: i64,
 }
 
 pub(super) fn link_rx(batch: &Batch, ids: &Ids) -> Vec<RxLink> {
@@ -148,7 +151,13 @@ struct LinkedLine {
 
 /// Visits linked to each prescription, numbered in date order; a visit counts once however many
 /// of its lines link to the prescription.
-pub(super) fn count_visits(batch: &Batch, rx: &[RxLink], visit_of: &[u32]) -> Vec<Counted> {
+pub(super) fn count_visits(
+    batch: &Batch,
+    rx: &[RxLink],
+    visit_of: &[u32],
+    earlier: &Earlier,
+) -> Vec<Counted> {
+    let this_batch = (!earlier.is_empty()).then(|| batch_days(batch, earlier));
     let mut linked: Vec<LinkedLine> = rx
         .par_iter()
         .enumerate()
@@ -167,14 +176,25 @@ pub(super) fn count_visits(batch: &Batch, rx: &[RxLink], visit_of: &[u32]) -> Ve
         .flat_map_iter(|group| {
             let doc = &batch.documents[group[0].doc as usize];
             let mut out = Vec::with_capacity(group.len());
-            let (mut number, mut week, mut in_week) = (doc.sessions_used, i32::MIN, 0i64);
+            let before = match &this_batch {
+                Some(days) => earlier_visits(doc, earlier, days),
+                None => Vec::new(),
+            };
+            let n_before = before.len() as i64;
+            let (mut number, mut week, mut in_week) = (doc.sessions_used + n_before, i32::MIN, 0);
             for visit in group.chunk_by(|a, b| a.visit == b.visit) {
                 number += 1;
                 if week_of(visit[0].date) != week {
-                    (week, in_week) = (week_of(visit[0].date), 0);
+                    week = week_of(visit[0].date);
+                    in_week = before.iter().filter(|&&d| week_of(d) == week).count() as i64;
                 }
                 in_week += 1;
-                out.extend(visit.iter().map(|v| (v.line, Counted { number, in_week })));
+                let counted = Counted {
+                    number,
+                    in_week,
+                    earlier: n_before,
+                };
+                out.extend(visit.iter().map(|v| (v.line, counted)));
             }
             out
         })
@@ -186,24 +206,47 @@ pub(super) fn count_visits(batch: &Batch, rx: &[RxLink], visit_of: &[u32]) -> Ve
     counted
 }
 
-/// The rx_ids of the whole batch, for a batch scrubbed in parts (a part holds only its own
-/// patients' documents): loaded on first use.
-pub struct BatchRxIds<'a> {
-    load: Box<dyn Fn() -> FxHashSet<Code> + Sync + 'a>,
-    set: std::sync::OnceLock<FxHashSet<Code>>,
+/// The service dates of this batch's patients that earlier runs also recorded something for.
+fn batch_days<'b>(batch: &'b Batch, earlier: &Earlier) -> FxHashMap<&'b str, FxHashSet<Day>> {
+    batch
+        .lines
+        .par_iter()
+        .filter_map(|l| {
+            let p = batch.claim_text(l.patient_id);
+            (!earlier.of(p).is_empty()).then_some((p, l.date))
+        })
+        .fold(
+            FxHashMap::default,
+            |mut m: FxHashMap<&str, FxHashSet<Day>>, (p, d)| {
+                m.entry(p).or_default().insert(d);
+                m
+            },
+        )
+        .reduce(FxHashMap::default, |mut a, b| {
+            for (p, days) in b {
+                a.entry(p).or_default().extend(days);
+            }
+            a
+        })
 }
 
-impl<'a> BatchRxIds<'a> {
-    pub fn new(load: impl Fn() -> FxHashSet<Code> + Sync + 'a) -> BatchRxIds<'a> {
-        BatchRxIds {
-            load: Box::new(load),
-            set: Default::default(),
-        }
-    }
-
-    pub fn contains(&self, rx_id: &str) -> bool {
-        self.set.get_or_init(|| (self.load)()).contains(rx_id)
-    }
+/// The visits of a prescription that earlier runs recorded clean (SPEC §10 "Sessions"): distinct
+/// service dates of the patient linked to its rx_id that are not service dates of the patient in
+/// this batch.
+fn earlier_visits(
+    doc: &Document,
+    earlier: &Earlier,
+    days: &FxHashMap<&str, FxHashSet<Day>>,
+) -> Vec<Day> {
+    let here = days.get(doc.patient_id.as_str());
+    let mut dates: Vec<Day> = earlier
+        .of(&doc.patient_id)
+        .iter()
+        .filter(|e| e.rx_id == doc.rx_id && !here.is_some_and(|h| h.contains(&e.date)))
+        .map(|e| e.date)
+        .collect();
+    dates.dedup(); // by date already
+    dates
 }
 
 /// The documents by patient and the rx_ids in use, for messages.

@@ -315,8 +315,9 @@ mod tests {
     use super::PLANTS;
     use crate::rules::Rule;
 
-    /// Rules the generator does not plant (none at present).
-    const NOT_PLANTED: &[Rule] = &[];
+    /// Rules the generator does not plant in one batch: a duplicate submission needs an earlier
+    /// night (`generate --nights`).
+    const NOT_PLANTED: &[Rule] = &[Rule::DuplicateSubmission];
 
     #[test]
     fn one_entry_per_rule_in_catalogue_order() {

@@ -621,16 +621,6 @@ fn documents(
     Ok((docs, malformed, rows))
 }
 
-/// The rx_ids of every document of the batch (all parts): read again, in full, only when a part's
-/// RX_NOT_FOUND message must tell a number of another patient from an unknown one.
-pub fn all_rx_ids(tables: &Tables) -> rustc_hash::FxHashSet<Code> {
-    match documents(&tables.prescriptions, None) {
-        Ok((docs, _, _)) => docs.into_iter().map(|d| d.rx_id).collect(),
-        // the header was checked when the files were opened
-        Err(_) => Default::default(),
-    }
-}
-
 /// How a claim row with a payer_type of no profile is told in `malformed.csv`.
 const UNKNOWN_PAYER: &str = "unknown value `";
 

@@ -29,6 +29,8 @@ pub struct RunFacts<'a> {
     pub started_at: &'a str,
     pub command_line: &'a [String],
     pub elapsed_seconds: f64,
+    /// The nightly state (`--state`): its path, whether this is a dry run, the earlier lines read.
+    pub state: Option<Value>,
 }
 
 /// An input file as the summary names it.
@@ -133,6 +135,13 @@ fn not_checked(f: &RunFacts, use_: &CodeSetUse) -> Vec<(Rule, String)> {
             "no NCCI edit file given (--ncci): checked only for the policy's pairs"
         };
         out.push((Rule::NcciPtpConflict, why.to_string()));
+    }
+    if f.state.is_none() {
+        // KX_MODIFIER_MISSING is judged on this batch's lines alone
+        out.push((
+            Rule::DuplicateSubmission,
+            "no nightly state given (--state): no earlier run to compare with".to_string(),
+        ));
     }
     if let Some((min, max)) = use_.span {
         let dated = if min == max {
@@ -352,6 +361,7 @@ pub fn build(f: &RunFacts) -> Value {
         "ncci_files": f.ncci.files,
         "ncci_edits": f.ncci.edits.len(),
         "policy": f.policy.source,
+        "state": f.state,
         "not_checked": not_checked,
         "elapsed_seconds": (f.elapsed_seconds * 1000.0).round() / 1000.0,
     })

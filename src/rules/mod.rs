@@ -64,6 +64,7 @@ register_rules! {
     ModifierMissing => modifier_missing,
     DuplicateLine => duplicate_line,
     NcciPtpConflict => ncci_ptp_conflict,
+    DuplicateSubmission => duplicate_submission,
 }
 
 /// One rule firing on one claim line.
@@ -94,8 +95,6 @@ pub struct Context<'a> {
     pub code_sets: &'a CodeSets,
     pub mue: Option<&'a MueTable>,
     pub wellness: &'a [String],
-    /// The rx_ids of the whole batch when it is scrubbed in parts.
-    pub batch_rx_ids: Option<&'a crate::facts::BatchRxIds<'a>>,
     /// CMS's NCCI edits (`--ncci`) and the policy's pairs.
     pub ncci: &'a crate::reference::ncci::NcciEdits,
 }

@@ -2,7 +2,9 @@
 
 use super::catalogue::{Check, RuleDef, Severity};
 use super::Context;
+use super::{Finding, Rule};
 use crate::facts::{LineFacts, RxStatus};
+use crate::model::Code;
 
 pub const RULE: RuleDef = RuleDef {
     id: "RX_NOT_FOUND",
@@ -20,16 +22,30 @@ fn check(ctx: &Context, l: &LineFacts) -> Option<String> {
     }
     let rx_id = ctx.batch.rx_id(l.line)?;
     let patient = ctx.batch.claim_text(l.line.patient_id);
-    // in parts, the number may belong to a patient of another part
-    let known = match ctx.batch_rx_ids {
-        Some(all) => all.contains(rx_id),
-        None => ctx.facts.doc_index(ctx.batch).has_rx_id(rx_id),
-    };
-    Some(if known {
-        format!("{rx_id} belongs to another patient, not {patient}")
+    Some(if ctx.facts.doc_index(ctx.batch).has_rx_id(rx_id) {
+        another_patient(rx_id, patient)
     } else {
         format!("{rx_id} names no document of patient {patient}")
     })
+}
+
+pub fn another_patient(rx_id: &str, patient: &str) -> String {
+    format!("{rx_id} belongs to another patient, not {patient}")
+}
+
+/// In parts, a number that no document of this part has may be a patient's of another part: the
+/// findings (index in `findings`) and numbers to tell again with `another_patient` once every
+/// part's documents are known.
+pub fn unsettled(ctx: &Context, findings: &[Finding]) -> Vec<(usize, Code)> {
+    findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.rule == Rule::RxNotFound)
+        .filter_map(|(i, f)| {
+            let rx_id = ctx.batch.rx_id(&ctx.batch.lines[f.line as usize])?;
+            (!ctx.facts.doc_index(ctx.batch).has_rx_id(rx_id)).then(|| (i, Code::from(rx_id)))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -16,15 +16,22 @@ pub const RULE: RuleDef = RuleDef {
     needs: &[&["prescriptions.authorized_sessions"]],
 };
 
-fn check(_: &Context, l: &LineFacts) -> Option<String> {
+fn check(ctx: &Context, l: &LineFacts) -> Option<String> {
     let doc = l.doc?;
     let authorized = doc.authorized_sessions?;
     let number = l.counted.number;
     (number > authorized).then(|| {
-        format!(
-            "visit {number} of {authorized} authorised by {} ({} used before this batch)",
-            doc.rx_id, doc.sessions_used
-        )
+        if ctx.facts.earlier.with_state {
+            format!(
+                "visit {number} of {authorized} authorised by {} ({} used before claimscrub, {} in earlier runs)",
+                doc.rx_id, doc.sessions_used, l.counted.earlier
+            )
+        } else {
+            format!(
+                "visit {number} of {authorized} authorised by {} ({} used before this batch)",
+                doc.rx_id, doc.sessions_used
+            )
+        }
     })
 }
 

@@ -1,0 +1,242 @@
+//! The nightly state's mechanics (SPEC §10 "Writing"): a rerun changes nothing, a dry run records
+//! nothing, a run killed at any point leaves the state and the previous outputs as they were, and
+//! a second run on a state in use stops with a clear message. The billing semantics across nights
+//! are the scenarios of tests/nights/.
+
+mod common;
+
+use std::path::Path;
+use std::time::Instant;
+
+use common::*;
+
+/// Every table of the state as text, in key order: what "unchanged" means.
+fn dump(state: &Path) -> String {
+    tables(state, true)
+}
+
+/// The lines and prescriptions without the run that recorded them: a rerun adds a row to `runs`
+/// and records the same lines again under its run, nothing else.
+fn lines_of(state: &Path) -> String {
+    tables(state, false)
+}
+
+fn tables(state: &Path, with_runs: bool) -> String {
+    use rusqlite::types::Value;
+    let conn = rusqlite::Connection::open(state).unwrap();
+    let mut out = String::new();
+    for (table, order) in [
+        ("runs", "run_id"),
+        ("lines", "claim_id, line_no"),
+        ("prescriptions", "patient_id, rx_id"),
+    ] {
+        if !with_runs && table == "runs" {
+            continue;
+        }
+        let mut q = conn
+            .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))
+            .unwrap();
+        let names: Vec<String> = q.column_names().map(|n| n.to_string()).collect();
+        let mut rows = q.query([]).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            let cells: Vec<String> = (0..names.len())
+                .filter(|&i| with_runs || names[i] != "run_id")
+                .map(|i| match r.get::<_, Value>(i).unwrap() {
+                    Value::Text(t) => t,
+                    Value::Integer(n) => n.to_string(),
+                    Value::Null => "NULL".into(),
+                    v => format!("{v:?}"),
+                })
+                .collect();
+            out += &format!("{table}: {}\n", cells.join(" | "));
+        }
+    }
+    out
+}
+
+fn generate(dir: &Path, claims: u64, seed: u64) {
+    let o = bin()
+        .args([
+            "generate",
+            "--claims",
+            &claims.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--out",
+        ])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn outputs(out: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let mut bytes = std::fs::read(&p).unwrap();
+            if name == "summary.json" {
+                // the elapsed time and start differ from run to run
+                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                for k in ["elapsed_seconds", "started_at", "command_line"] {
+                    v[k] = serde_json::Value::Null;
+                }
+                if v["state"].is_object() {
+                    v["state"]["path"] = serde_json::Value::Null;
+                }
+                bytes = v.to_string().into_bytes();
+            }
+            (name, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_same_batch_twice_gives_the_same_outputs_and_lines() {
+    let dir = scratch("state_rerun");
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    generate(&input, 3000, 5);
+    let state = dir.join("state.db");
+    let st = state.to_str().unwrap();
+    scrub_ok(&input, &dir.join("a"), &["--state", st]);
+    let first = lines_of(&state);
+    assert!(first.lines().count() > 2000, "the lines are recorded");
+    scrub_ok(&input, &dir.join("b"), &["--state", st, "--parts", "3"]);
+    assert_eq!(outputs(&dir.join("a")), outputs(&dir.join("b")));
+    assert_eq!(first, lines_of(&state));
+    let runs = dump(&state)
+        .lines()
+        .filter(|l| l.starts_with("runs:"))
+        .count();
+    assert_eq!(runs, 2, "each completed run is listed");
+}
+
+#[test]
+fn a_dry_run_records_nothing_and_a_missing_state_is_not_created() {
+    let dir = scratch("state_dry");
+    small_batch(&dir);
+    let state = dir.join("state.db");
+    let st = state.to_str().unwrap();
+    scrub_ok(&dir, &dir.join("o1"), &["--state", st, "--dry-run"]);
+    assert!(!state.exists(), "a dry run creates no state");
+    scrub_ok(&dir, &dir.join("o2"), &["--state", st]);
+    let before = std::fs::read(&state).unwrap();
+    scrub_ok(&dir, &dir.join("o3"), &["--state", st, "--dry-run"]);
+    assert_eq!(
+        before,
+        std::fs::read(&state).unwrap(),
+        "the file is not touched"
+    );
+    let o = scrub(&dir, &dir.join("o4"), &["--dry-run"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--dry-run"));
+}
+
+#[test]
+fn a_state_in_use_stops_a_second_run_with_a_clear_message() {
+    let dir = scratch("state_lock");
+    small_batch(&dir);
+    let state = dir.join("state.db");
+    let st = state.to_str().unwrap();
+    scrub_ok(&dir, &dir.join("o1"), &["--state", st]);
+    let before = lines_of(&state);
+    // another run holds the write lock
+    let conn = rusqlite::Connection::open(&state).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let o = scrub(&dir, &dir.join("o2"), &["--state", st]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("in use by another claimscrub run"), "{err}");
+    assert!(!dir.join("o2").join("clean.csv").exists());
+    conn.execute_batch("ROLLBACK").unwrap();
+    // a reader (`history`) does not stop a run
+    let reader = rusqlite::Connection::open(&state).unwrap();
+    let n: i64 = reader
+        .query_row("SELECT count(*) FROM lines", [], |r| r.get(0))
+        .unwrap();
+    assert!(n > 0);
+    scrub_ok(&dir, &dir.join("o3"), &["--state", st]);
+    assert_eq!(lines_of(&state), before);
+}
+
+#[test]
+fn a_run_killed_at_any_point_leaves_the_state_and_the_outputs_as_they_were() {
+    let dir = scratch("state_kill");
+    let night1 = dir.join("night1");
+    let night2 = dir.join("night2");
+    for (d, seed) in [(&night1, 11), (&night2, 12)] {
+        std::fs::create_dir_all(d).unwrap();
+        generate(d, 60_000, seed);
+    }
+    let state = dir.join("state.db");
+    let st = state.to_str().unwrap();
+    let out = dir.join("out");
+    scrub_ok(&night1, &out, &["--state", st]);
+    let state_before = dump(&state);
+    let outputs_before = outputs(&out);
+    // how long a second night takes, to spread the kills over it
+    let probe = dir.join("probe.db");
+    std::fs::copy(&state, &probe).unwrap();
+    let t = Instant::now();
+    scrub_ok(
+        &night2,
+        &dir.join("probe"),
+        &["--state", probe.to_str().unwrap()],
+    );
+    let full = t.elapsed();
+    let points = 12;
+    let mut killed = 0;
+    for k in 0..points {
+        let at = full.mul_f64(k as f64 / points as f64 + 0.02);
+        let mut child = bin()
+            .arg("scrub")
+            .arg(&night2)
+            .arg("--out")
+            .arg(&out)
+            .args(["--quiet", "--state", st])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(at);
+        let finished = child.try_wait().unwrap().is_some();
+        if !finished {
+            child.kill().unwrap(); // SIGKILL
+            killed += 1;
+        }
+        child.wait().unwrap();
+        if finished {
+            // it got to the end before the kill: it recorded night 2; start again from night 1
+            std::fs::remove_file(&state).unwrap();
+            let _ = std::fs::remove_dir_all(&out);
+            scrub_ok(&night1, &out, &["--state", st]);
+            continue;
+        }
+        assert_eq!(
+            dump(&state),
+            state_before,
+            "killed after {at:?}: the state changed"
+        );
+        // each output whole: the previous run's, or (killed after the outputs were moved into
+        // place, before the state recorded them) the new one's
+        let new = outputs(&dir.join("probe"));
+        for (name, bytes) in outputs(&out) {
+            let is = |set: &[(String, Vec<u8>)]| set.iter().any(|(n, b)| *n == name && *b == bytes);
+            assert!(
+                is(&outputs_before) || is(&new),
+                "killed after {at:?}: {name} in --out is neither the previous nor the new one"
+            );
+        }
+    }
+    assert!(
+        killed >= points / 2,
+        "only {killed} of {points} runs were killed"
+    );
+    // the next run succeeds and records night 2
+    scrub_ok(&night2, &out, &["--state", st]);
+    assert_eq!(lines_of(&state), lines_of(&probe));
+}
