@@ -19,8 +19,8 @@ use crate::ledger::Ledger;
 use crate::model::{Batch, Code};
 use crate::reference::policy::Policy;
 
-/// `PRAGMA application_id` of a claimscrub state ("CLSC").
-pub const APPLICATION_ID: i32 = 0x434C_5343;
+/// `PRAGMA application_id` of a claimscrub state ("CLSc").
+pub const APPLICATION_ID: i32 = 0x434C_5363;
 /// `PRAGMA user_version`: the schema this build reads and writes.
 pub const SCHEMA_VERSION: i32 = 1;
 
