@@ -16,7 +16,27 @@ pub fn date_from_day(d: Day) -> NaiveDate {
 }
 
 pub fn iso(d: Day) -> String {
-    date_from_day(d).format("%Y-%m-%d").to_string()
+    let b = iso_bytes(d);
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+/// `YYYY-MM-DD` without the formatting machinery (millions of dates are written to the state).
+pub fn iso_bytes(d: Day) -> [u8; 10] {
+    let date = date_from_day(d);
+    let (y, m, day) = (date.year().clamp(0, 9999) as u32, date.month(), date.day());
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    [
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        b'-',
+        digit(m / 10),
+        digit(m),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ]
 }
 
 /// Monday of the day's week: the key of a Monday-Sunday week.
@@ -215,6 +235,13 @@ pub fn icd_display(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_writes_what_chrono_writes() {
+        for d in (-1000..40_000).step_by(7) {
+            assert_eq!(iso(d), date_from_day(d).format("%Y-%m-%d").to_string());
+        }
+    }
 
     #[test]
     fn dates_in_both_formats() {

@@ -54,7 +54,6 @@ CREATE TABLE lines (
     PRIMARY KEY (patient_id, claim_id, line_no)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX lines_by_key ON lines (claim_id, line_no);
-CREATE INDEX lines_by_run ON lines (run_id);
 -- the physician documents the runs read, latest first: what `history --patient` shows
 CREATE TABLE prescriptions (
     patient_id TEXT NOT NULL,
@@ -249,32 +248,35 @@ impl State {
              WHERE l.outcome = 'clean'",
         )?;
         let mut rows = q.query([])?;
+        // borrowed texts: one copy per kept line, none for the lines this batch replaces
+        let text = |r: &rusqlite::Row, i: usize| -> rusqlite::Result<Code> {
+            Ok(Code::from(r.get_ref(i)?.as_str()?))
+        };
         while let Some(r) = rows.next()? {
-            let claim_id: String = r.get(1)?;
+            let claim_id = r.get_ref(1)?.as_str()?;
             let line_no: u32 = r.get(2)?;
-            if replaced.contains(&(claim_id.as_str(), line_no)) {
+            if replaced.contains(&(claim_id, line_no)) {
                 continue;
             }
-            let date: String = r.get(3)?;
-            let payer: String = r.get(8)?;
+            let date = r.get_ref(3)?.as_str()?;
             let run: i64 = r.get(11)?;
             lines.push(EarlierLine {
-                patient_id: Code::from(r.get::<_, String>(0)?),
+                patient_id: text(r, 0)?,
                 claim_id: claim_id.into(),
                 line_no,
-                date: parse_date(&date).map_err(|e| {
+                date: parse_date(date).map_err(|e| {
                     anyhow::anyhow!(
                         "--state {}: service_date `{date}`: {e}",
                         self.path.display()
                     )
                 })?,
-                cpt: Code::from(r.get::<_, String>(4)?),
-                modifiers: Code::from(r.get::<_, String>(5)?),
+                cpt: text(r, 4)?,
+                modifiers: text(r, 5)?,
                 units: r.get(6)?,
                 charge: r.get(7)?,
-                payer: payer_of.get(payer.as_str()).copied(),
-                rendering_npi: Code::from(r.get::<_, String>(9)?),
-                rx_id: Code::from(r.get::<_, String>(10)?),
+                payer: payer_of.get(r.get_ref(8)?.as_str()?).copied(),
+                rendering_npi: text(r, 9)?,
+                rx_id: text(r, 10)?,
                 run_date: self.run_days.get(&run).copied().unwrap_or(0),
             });
         }
@@ -288,28 +290,38 @@ impl State {
             return Ok(());
         }
         let tx = &self.conn;
-        let mut ins = tx.prepare_cached(
-            "INSERT INTO temp.staged VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?;
-        for (i, l) in batch.lines.iter().enumerate() {
-            let rx_id = facts.rx[i]
-                .doc
-                .map(|d| batch.documents[d as usize].rx_id.as_str())
-                .unwrap_or("");
-            ins.execute(params![
-                l.span.0 as i64,
-                batch.claim_text(l.claim_id),
-                l.line_no,
-                batch.claim_text(l.patient_id),
-                iso(l.date),
-                l.cpt.as_str(),
-                l.modifiers.as_str(),
-                l.units,
-                l.charge,
-                policy.profiles[l.payer as usize].name,
-                batch.claim_text(l.rendering_npi),
-                rx_id,
-            ])?;
+        // many rows a statement: one step per ROWS lines instead of one per line
+        const ROWS: usize = 64;
+        const COLS: usize = 12;
+        let values = |n: usize| -> String {
+            let one = format!("({})", vec!["?"; COLS].join(","));
+            format!("INSERT INTO temp.staged VALUES {}", vec![one; n].join(","))
+        };
+        let lines = &batch.lines;
+        for chunk in (0..lines.len()).collect::<Vec<_>>().chunks(ROWS) {
+            let mut ins = tx.prepare_cached(&values(chunk.len()))?;
+            for (k, &i) in chunk.iter().enumerate() {
+                let l = &lines[i];
+                let rx_id = facts.rx[i]
+                    .doc
+                    .map(|d| batch.documents[d as usize].rx_id.as_str())
+                    .unwrap_or("");
+                let date = crate::base::values::iso_bytes(l.date);
+                let p = k * COLS;
+                ins.raw_bind_parameter(p + 1, l.span.0 as i64)?;
+                ins.raw_bind_parameter(p + 2, batch.claim_text(l.claim_id))?;
+                ins.raw_bind_parameter(p + 3, l.line_no)?;
+                ins.raw_bind_parameter(p + 4, batch.claim_text(l.patient_id))?;
+                ins.raw_bind_parameter(p + 5, std::str::from_utf8(&date).unwrap_or(""))?;
+                ins.raw_bind_parameter(p + 6, l.cpt.as_str())?;
+                ins.raw_bind_parameter(p + 7, l.modifiers.as_str())?;
+                ins.raw_bind_parameter(p + 8, l.units)?;
+                ins.raw_bind_parameter(p + 9, l.charge)?;
+                ins.raw_bind_parameter(p + 10, policy.profiles[l.payer as usize].name.as_str())?;
+                ins.raw_bind_parameter(p + 11, batch.claim_text(l.rendering_npi))?;
+                ins.raw_bind_parameter(p + 12, rx_id)?;
+            }
+            ins.raw_execute()?;
         }
         let mut ins = tx.prepare_cached(
             "INSERT OR REPLACE INTO temp.staged_rx VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
