@@ -7,6 +7,7 @@ pub mod documented;
 pub mod dx;
 pub mod earlier;
 pub mod rx;
+pub mod therapy;
 pub mod units;
 pub mod visits;
 
@@ -19,8 +20,8 @@ use crate::model::{Batch, ClaimLine, Document};
 use crate::reference::icd10::CodeSets;
 use crate::reference::policy::{Policy, Profile};
 pub use documented::{Documented, DocumentedSet};
-pub use earlier::{Earlier, EarlierLine};
 use dx::LineDx;
+pub use earlier::{Earlier, EarlierLine};
 pub use rx::{BatchRxIds, Counted, DocIndex, RxLink, RxStatus};
 pub use visits::Visit;
 

@@ -64,6 +64,8 @@ register_rules! {
     ModifierMissing => modifier_missing,
     DuplicateLine => duplicate_line,
     NcciPtpConflict => ncci_ptp_conflict,
+    KxModifierMissing => kx_modifier_missing,
+    TherapyReviewThreshold => therapy_review_threshold,
 }
 
 /// One rule firing on one claim line.
