@@ -20,8 +20,8 @@ use crate::model::{Batch, ClaimLine, Document};
 use crate::reference::icd10::CodeSets;
 use crate::reference::policy::{Policy, Profile};
 pub use documented::{Documented, DocumentedSet};
-use dx::LineDx;
 pub use earlier::{Earlier, EarlierLine};
+use dx::LineDx;
 pub use rx::{BatchRxIds, Counted, DocIndex, RxLink, RxStatus};
 pub use visits::Visit;
 

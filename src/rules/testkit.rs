@@ -131,9 +131,7 @@ pub fn run_full(
     policy: &Policy,
     ncci_files: &[&str],
 ) -> Found {
-    run_earlier(
-        rules, lines, sessions, documents, mue, policy, ncci_files, None,
-    )
+    run_earlier(rules, lines, sessions, documents, mue, policy, ncci_files, None)
 }
 
 /// As `run_full`, with what earlier runs recorded (`Some`: a state was given, maybe empty).
