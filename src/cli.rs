@@ -45,6 +45,9 @@ pub struct HistoryArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The policy the scrubs ran with (for the therapy thresholds; default: the built-in one).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
     /// Remove the lines of service dates before this day (YYYY-MM-DD) and the runs left without
     /// lines, to keep the state bounded.
     #[arg(long, value_name = "DATE")]

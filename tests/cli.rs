@@ -215,8 +215,9 @@ fn rules_and_policy_commands_print_the_catalogue_and_a_usable_policy() {
     // a line per rule (and the header), each code's official text indented below it
     assert_eq!(
         text.lines().filter(|l| !l.starts_with(' ')).count(),
-        claimscrub::rules::RULES.len() + 1
+        claimscrub::rules::Rule::ALL.len() + 1
     );
+    assert!(text.contains("KX_MODIFIER_MISSING") && text.contains("CARC 119: Benefit maximum"));
     assert!(text.contains("\n                             CARC 198: Precertification/notification/authorization/pre-treatment exceeded."), "{text}");
     assert!(text.contains("RX_SESSIONS_EXCEEDED") && text.contains("198") && text.contains("N54"));
 

@@ -54,7 +54,11 @@ fn findings_of_a_100k_line_batch_equal_its_truth() {
     );
     // every rule is planted
     let rules: std::collections::BTreeSet<&str> = truth.iter().map(|r| r[2].as_str()).collect();
-    assert_eq!(rules.len(), 25, "{rules:?}");
+    assert_eq!(rules.len(), 27, "{rules:?}");
+    assert!(
+        rules.contains("KX_MODIFIER_MISSING") && rules.contains("THERAPY_REVIEW_THRESHOLD"),
+        "{rules:?}"
+    );
     assert!(rules.contains("NCCI_PTP_CONFLICT"), "{rules:?}");
 
     // scrubbed in parts by patient (the file cut in several chunks too), the outputs are the same

@@ -1,4 +1,5 @@
--- claimscrub reference implementation in DuckDB SQL (SPEC v1 §2–§5, §8; outputs of §6 in part; v2 §9).
+-- claimscrub reference implementation in DuckDB SQL (SPEC v1 §2–§5, §8; outputs of §6 in part; v2 §9;
+-- v2 §10's therapy threshold without earlier runs).
 --
 -- What a careful analyst would write to scrub a batch in SQL: one pass over three CSV files, CTEs,
 -- window functions and list functions, no procedural code. Used by run_reference.py as a benchmark
@@ -60,15 +61,24 @@ CREATE OR REPLACE MACRO pressure_rank(p) AS
 ---------------------------------------------------------------------------------------------------
 -- 1. Reference data: built-in policy (`claimscrub policy`), ICD-10-CM code sets, wellness prefixes, MUE
 ---------------------------------------------------------------------------------------------------
--- ncci: CMS's PTP edits (--ncci) apply to the profile's lines (SPEC §9).
+-- ncci: CMS's PTP edits (--ncci) apply to the profile's lines (SPEC §9). required_any: one of the
+-- required modifiers is enough (`{ any_of = [...] }`: the therapy modifiers GP, GO, GN), else all of them.
 CREATE OR REPLACE TABLE payer_profile (payer_type VARCHAR, unit_rule VARCHAR, required_modifiers VARCHAR[],
-                                       ncci BOOLEAN);
+                                       required_any BOOLEAN, ncci BOOLEAN);
 INSERT INTO payer_profile VALUES
-    ('auto_pip', 'per_code', [], false), ('commercial', 'per_code', [], false),
-    ('medicaid', 'cms', ['GP'], true), ('medicare', 'cms', ['GP'], true), ('workers_comp', 'per_code', [], false);
+    ('auto_pip', 'per_code', [], false, false), ('commercial', 'per_code', [], false, false),
+    ('medicaid', 'cms', ['GP', 'GO', 'GN'], true, true), ('medicare', 'cms', ['GP', 'GO', 'GN'], true, true),
+    ('workers_comp', 'per_code', [], false, false);
+
+-- The Medicare therapy threshold (SPEC §10): KX amount by profile and calendar year, and the review
+-- amount; only the profiles listed here count a patient's therapy. No fee_schedule in the built-in policy.
+CREATE OR REPLACE TABLE kx_threshold (payer_type VARCHAR, yr INTEGER, amount DECIMAL(18, 6));
+INSERT INTO kx_threshold VALUES ('medicare', 2024, 2330), ('medicare', 2025, 2410), ('medicare', 2026, 2480);
+CREATE OR REPLACE TABLE kx_review (payer_type VARCHAR, amount DECIMAL(18, 6));
+INSERT INTO kx_review VALUES ('medicare', 3000);
 
 -- Timed codes (15-minute units): 97032-97036, 97110, 97112, 97113, 97116, 97124, 97140, 97530, 97535,
--- 97542, 97750, 97760, 97761, 97763. Physical medicine (where GP is required): 97010-97799.
+-- 97542, 97750, 97760, 97761, 97763. Physical medicine (where the required modifiers apply): 97010-97799.
 CREATE OR REPLACE MACRO is_timed(cpt) AS cpt IN ('97032', '97033', '97034', '97035', '97036', '97110',
     '97112', '97113', '97116', '97124', '97140', '97530', '97535', '97542', '97750', '97760', '97761', '97763');
 CREATE OR REPLACE MACRO is_physical_medicine(cpt) AS
@@ -231,7 +241,7 @@ WITH padded AS (          -- optional columns that are absent read as empty
            code_list(diagnosis_codes)                   AS dx_codes
     FROM padded
 )
-SELECT v.*, p.unit_rule, p.required_modifiers,
+SELECT v.*, p.unit_rule, p.required_modifiers, p.required_any,
        list_filter([
            CASE WHEN v.claim_id IS NULL THEN 'claim_id is empty' END,
            CASE WHEN v.line_no_text IS NULL THEN 'line_no is empty'
@@ -556,11 +566,45 @@ WHERE len(c2.errors) = 0 AND len(c1.errors) = 0 AND c1.cpt <> c2.cpt
   AND NOT (e.indicator = 1 AND (ncci_bypass(c1.modifiers) OR ncci_bypass(c2.modifiers)));
 
 ---------------------------------------------------------------------------------------------------
+-- 6b. Therapy threshold (SPEC §10; no --state here, so only the batch counts): a running sum per patient,
+--     calendar year and bucket (GP or GN: PT/SLP; GO: OT; a line with both counts under PT/SLP) over the
+--     well-formed lines of a profile with a KX threshold, in order of service_date, claim_id, line_no
+--     (then read order). Lines with other findings count. KX is missing on a line above its year's
+--     threshold without KX; the review warning goes on the line where the sum first goes above the
+--     review amount (above the highest sum before it, so that a credit line cannot make it pass twice).
+---------------------------------------------------------------------------------------------------
+CREATE OR REPLACE TABLE therapy AS
+WITH t AS (
+    SELECT seq, patient_id, year(service_date) AS yr, service_date, claim_id, line_no, payer_type,
+           CASE WHEN list_has_any(modifiers, ['GP', 'GN']) THEN 'PT/SLP'
+                WHEN list_contains(modifiers, 'GO') THEN 'OT' END AS bucket,
+           charge::DECIMAL(18, 6) AS amount,
+           list_contains(modifiers, 'KX') AS has_kx
+    FROM claims
+    WHERE len(errors) = 0 AND payer_type IN (SELECT payer_type FROM kx_threshold)
+), s AS (
+    SELECT *, sum(amount) OVER (PARTITION BY patient_id, yr, bucket
+                                ORDER BY service_date, claim_id, line_no, seq ROWS UNBOUNDED PRECEDING) AS after
+    FROM t WHERE bucket IS NOT NULL
+), r AS (
+    SELECT *, coalesce(max(after) OVER (PARTITION BY patient_id, yr, bucket
+                                        ORDER BY service_date, claim_id, line_no, seq
+                                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS peak_before
+    FROM s
+)
+SELECT r.seq,
+       coalesce(r.after > k.amount AND NOT r.has_kx, false) AS kx_missing,
+       coalesce(r.peak_before <= v.amount AND r.after > v.amount, false) AS review_first
+FROM r
+LEFT JOIN kx_threshold k ON k.payer_type = r.payer_type AND k.yr = r.yr   -- a year not listed: not checked
+LEFT JOIN kx_review v    ON v.payer_type = r.payer_type;
+
+---------------------------------------------------------------------------------------------------
 -- 7. One row per well-formed line with everything the rules read
 ---------------------------------------------------------------------------------------------------
 CREATE OR REPLACE TABLE line_facts AS
 SELECT c.seq, c.claim_id, c.line_no, c.patient_id, c.service_date, c.cpt, c.units, c.modifiers, c.dx_codes,
-       c.unit_rule, c.required_modifiers,
+       c.unit_rule, c.required_modifiers, c.required_any,
        r.doc_seq, r.link_rule,
        d.minutes IS NOT NULL AS has_session, d.minutes, d.modalities, d.pressure_rank,
        x.any_invalid, x.any_unknown, x.any_header, x.set_unavailable, x.billable_keys,
@@ -568,7 +612,8 @@ SELECT c.seq, c.claim_id, c.line_no, c.patient_id, c.service_date, c.cpt, c.unit
        pressure_rank(rx.max_pressure) AS max_pressure_rank,
        rv.visit_number, rv.visit_in_week, rv.authorized_sessions, rv.frequency_per_week,
        b.billed, p.full_units, p.max_units, vu.billed_timed, vu.pool_units, vu.any_over_max, m.mue_limit,
-       dl.seq IS NOT NULL AS is_duplicate, nc.seq IS NOT NULL AS is_ncci_conflict
+       dl.seq IS NOT NULL AS is_duplicate, nc.seq IS NOT NULL AS is_ncci_conflict,
+       coalesce(th.kx_missing, false) AS kx_missing, coalesce(th.review_first, false) AS review_first
 FROM claims c
 LEFT JOIN line_rx r        ON r.seq = c.seq
 LEFT JOIN documented d     ON d.patient_id = c.patient_id AND d.service_date = c.service_date AND d.cpt = c.cpt
@@ -581,6 +626,7 @@ LEFT JOIN visit_units vu   ON vu.patient_id = c.patient_id AND vu.service_date =
 LEFT JOIN mue m            ON m.cpt = c.cpt
 LEFT JOIN duplicate_line dl ON dl.seq = c.seq
 LEFT JOIN ncci_conflict nc  ON nc.seq = c.seq
+LEFT JOIN therapy th        ON th.seq = c.seq
 WHERE len(c.errors) = 0;
 
 ---------------------------------------------------------------------------------------------------
@@ -635,9 +681,13 @@ WITH f AS (
         CASE WHEN units_under THEN 'UNITS_UNDER_DOCUMENTED' END,
         CASE WHEN billed_line AND billed > mue_limit THEN 'UNITS_OVER_MUE' END,
         CASE WHEN len(required_modifiers) > 0 AND is_physical_medicine(cpt)
-                  AND NOT list_has_all(modifiers, required_modifiers) THEN 'MODIFIER_MISSING' END,
+                  AND NOT CASE WHEN required_any THEN list_has_any(modifiers, required_modifiers)
+                               ELSE list_has_all(modifiers, required_modifiers) END
+             THEN 'MODIFIER_MISSING' END,
         CASE WHEN is_duplicate THEN 'DUPLICATE_LINE' END,
-        CASE WHEN is_ncci_conflict THEN 'NCCI_PTP_CONFLICT' END
+        CASE WHEN is_ncci_conflict THEN 'NCCI_PTP_CONFLICT' END,
+        CASE WHEN kx_missing THEN 'KX_MODIFIER_MISSING' END,
+        CASE WHEN review_first THEN 'THERAPY_REVIEW_THRESHOLD' END
     ], lambda r: r IS NOT NULL) AS rules
     FROM u, wellness w
 )
@@ -651,7 +701,7 @@ ORDER BY seq, rule;
 CREATE OR REPLACE TABLE line_hold AS
 WITH reject AS (
     SELECT seq, claim_id, rule FROM findings
-    WHERE rule NOT IN ('DX_CODESET_UNAVAILABLE', 'UNITS_UNDER_DOCUMENTED')     -- the two warnings
+    WHERE rule NOT IN ('DX_CODESET_UNAVAILABLE', 'UNITS_UNDER_DOCUMENTED', 'THERAPY_REVIEW_THRESHOLD')  -- warnings
 ), claim_rules AS (
     SELECT claim_id, list_sort(list_distinct(list(rule))) AS rules FROM reject GROUP BY claim_id
 ), line_rules AS (

@@ -2,10 +2,15 @@
 //! the phone about one patient: prescriptions with authorised, used-before and recorded visits, and
 //! therapy totals by year against the threshold.
 
-use anyhow::{bail, Result};
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 
+use crate::base::values::{format_money, parse_date};
 use crate::cli::HistoryArgs;
+use crate::facts::therapy::{amount, year_of, Bucket};
+use crate::reference::policy::Policy;
 use crate::state::history;
 
 pub fn run(args: &HistoryArgs) -> Result<i32> {
@@ -24,6 +29,10 @@ pub fn run(args: &HistoryArgs) -> Result<i32> {
         return Ok(0);
     }
     let conn = history::open(&args.state, false)?;
+    let policy = match &args.policy {
+        Some(p) => Policy::load(p).with_context(|| format!("--policy {}", p.display()))?,
+        None => Policy::builtin(),
+    };
     let runs = history::runs(&conn)?;
     let mut out = json!({ "state": args.state.display().to_string(), "runs": runs });
     if let Some(p) = &args.patient {
@@ -33,7 +42,7 @@ pub fn run(args: &HistoryArgs) -> Result<i32> {
         out["patient"] = json!({
             "patient_id": p,
             "prescriptions": history::prescriptions(&conn, p)?,
-            "therapy": therapy(&history::clean_lines(&conn, p)?),
+            "therapy": therapy(&history::clean_lines(&conn, p)?, &policy)?,
         });
     }
     if args.json {
@@ -44,9 +53,39 @@ pub fn run(args: &HistoryArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Therapy totals by year and bucket (filled in by the therapy-threshold facts).
-fn therapy(_lines: &[history::RecordedLine]) -> Vec<Value> {
-    Vec::new()
+/// The recorded clean therapy by calendar year and bucket (SPEC §10), against each year's
+/// threshold: lines of profiles with a `kx_threshold` (the built-in policy's, or `--policy`'s).
+fn therapy(lines: &[history::RecordedLine], policy: &Policy) -> Result<Vec<Value>> {
+    let mut totals: BTreeMap<(i32, Bucket), (i64, Option<i64>)> = BTreeMap::new();
+    for (date, cpt, modifiers, units, charge, payer) in lines {
+        let Some(profile) = policy.profiles.iter().find(|p| p.name == *payer) else {
+            continue;
+        };
+        let Some(bucket) = Bucket::of(modifiers) else {
+            continue;
+        };
+        if !profile.counts_therapy() {
+            continue;
+        }
+        let day =
+            parse_date(date).map_err(|e| anyhow::anyhow!("state: service_date `{date}`: {e}"))?;
+        let year = year_of(day);
+        let t = totals.entry((year, bucket)).or_insert((0, None));
+        t.0 += amount(profile, cpt, *units, *charge);
+        t.1 = t.1.or(profile.kx_threshold.get(&year).copied());
+    }
+    Ok(totals
+        .into_iter()
+        .map(|((year, bucket), (total, threshold))| {
+            json!({
+                "year": year,
+                "bucket": bucket.label(),
+                "total": format_money(total),
+                "threshold": threshold.map(format_money),
+                "review_threshold": policy.profiles.iter().find_map(|p| p.kx_review_threshold).map(format_money),
+            })
+        })
+        .collect())
 }
 
 fn text(out: &Value) -> String {

@@ -7,6 +7,7 @@ pub mod documented;
 pub mod dx;
 pub mod earlier;
 pub mod rx;
+pub mod therapy;
 pub mod units;
 pub mod visits;
 

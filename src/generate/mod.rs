@@ -18,7 +18,7 @@ use crate::base::values::{date_from_day, day_from_date, icd_key, week_of, Day};
 use crate::facts::units::{per_code_units, CmsPool, CodeMinutes};
 use crate::reference::icd10::{CodeSets, Lookup};
 use crate::rules::Rule;
-use plant::{At, Procedures, Rx, Session, Target, CLEAN, PLANTS};
+use plant::{At, Plant, Procedures, Rx, Session, Target, Therapy, CLEAN, PLANTS};
 use rng::Rng;
 
 pub const CLAIMS_HEADER: &str = "claim_id,line_no,patient_id,payer_type,rendering_npi,referring_npi,rx_id,service_date,cpt,modifiers,units,charge,diagnosis_codes\n";
@@ -178,6 +178,10 @@ fn timed(cpt: &str) -> bool {
 pub struct Codes {
     /// Billable in FY2025 and FY2026, M chapter (musculoskeletal).
     random_m: Vec<String>,
+    /// The built-in medicare profile's KX threshold by calendar year, in cents.
+    kx_threshold: std::collections::BTreeMap<i32, i64>,
+    /// Its review threshold, in cents.
+    kx_review: i64,
 }
 
 impl Codes {
@@ -228,7 +232,20 @@ impl Codes {
             .map(crate::base::values::icd_display)
             .collect();
         random_m.sort();
-        Codes { random_m }
+        // the thresholds the scrub applies by default, so that truth.csv follows the policy
+        let policy = crate::reference::policy::Policy::builtin();
+        let medicare = &policy.profiles[policy.profile_index("medicare").expect("medicare")];
+        let kx_review = medicare.kx_review_threshold.expect("a review threshold") / 10_000;
+        let kx_threshold = medicare
+            .kx_threshold
+            .iter()
+            .map(|(&y, &t)| (y, t / 10_000))
+            .collect();
+        Codes {
+            random_m,
+            kx_threshold,
+            kx_review,
+        }
     }
 }
 
@@ -314,10 +331,41 @@ fn visit_dates(rng: &mut Rng) -> Vec<Day> {
 
 /// One patient: a prescription, visits with sessions and claims, perhaps one planted defect.
 ///
-/// A clean patient is built step by step; a planted defect's `Plant` changes some steps.
+/// A clean patient is built step by step; a planted defect's `Plant` changes some steps. A
+/// Medicare patient whose yearly therapy must stay under the KX threshold (`Therapy::Under`) but
+/// was drawn above it is drawn again, with the same defect, from a stream of its own (rare: few
+/// patients have enough visits in one year).
 pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut Chunk) {
     let mut rng = Rng::for_item(seed, index);
     let defect = rng.chance(defect_rate).then(|| rng.pick(&PLANTS));
+    let mark = (
+        out.claims.len(),
+        out.sessions.len(),
+        out.prescriptions.len(),
+        out.truth.len(),
+        out.lines,
+    );
+    for attempt in 1u64.. {
+        if draw_patient(index, defect, codes, &mut rng, out) {
+            return;
+        }
+        out.claims.truncate(mark.0);
+        out.sessions.truncate(mark.1);
+        out.prescriptions.truncate(mark.2);
+        out.truth.truncate(mark.3);
+        out.lines = mark.4;
+        rng = Rng::for_item(seed ^ attempt.wrapping_mul(0xD1B5_4A32_D192_ED03), index);
+    }
+}
+
+/// A patient drawn from `rng`; false when its therapy went above a threshold it must stay under.
+fn draw_patient(
+    index: u64,
+    defect: Option<&(Rule, Plant)>,
+    codes: &Codes,
+    rng: &mut Rng,
+    out: &mut Chunk,
+) -> bool {
     let plant = defect.map_or(&CLEAN, |(_, p)| p);
     let pid = format!("P-{index:08}");
     let rx_id = format!("RX-{index:08}");
@@ -358,7 +406,7 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
     };
     rx_codes.extend(plant.rx_code);
 
-    let dates = (plant.dates)(&mut rng);
+    let dates = (plant.dates)(rng);
     let (k, d0, last) = (dates.len(), dates[0], dates[dates.len() - 1]);
 
     // the prescription
@@ -376,7 +424,7 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
         doc_type: "prescription",
         written: true,
     };
-    (plant.rx)(&mut rx, &dates, &mut rng);
+    (plant.rx)(&mut rx, &dates, rng);
     let Rx {
         authorized,
         start,
@@ -418,7 +466,7 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
                 }
             })
             .collect();
-        let (s, e) = (date_text(&mut rng, start), date_text(&mut rng, end));
+        let (s, e) = (date_text(rng, start), date_text(rng, end));
         writeln!(
             out.prescriptions,
             "{rx_id},{pid},{prescriber},{doc_type},{},{authorized},{s},{e},{frequency},{allowed},{required_modality},{max_pressure},{}",
@@ -438,6 +486,24 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
     let mut truth: Vec<(usize, String, u32, Rule)> = Vec::new();
     let mut position = 0usize;
     let mut week_count: std::collections::HashMap<Day, i64> = std::collections::HashMap::new();
+    // Medicare therapy dollars (lines with GP) by calendar year, in cents, in the order the scrub
+    // counts them: the visits by date, a claim's lines by number (copies and split claims sort
+    // after the claim they come from)
+    let heavy = plant.therapy != Therapy::Under;
+    let mut therapy: std::collections::BTreeMap<i32, i64> = Default::default();
+    let threshold = |d: Day| {
+        codes
+            .kx_threshold
+            .get(&crate::facts::therapy::year_of(d))
+            .copied()
+    };
+    // a KX plant's visits stop a little above the threshold, safely under the review threshold
+    let kx_margin = if plant.therapy == Therapy::OverWithoutKx {
+        rng.range(0, 15_000)
+    } else {
+        0
+    };
+    let mut over_threshold = false;
 
     for (v, &date) in dates.iter().enumerate() {
         let here = v == target;
@@ -470,6 +536,10 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
                     let dropped = *rng.pick(&["97124", "97140"]);
                     c.retain(|x| *x != dropped);
                 }
+                // heavy therapy: every visit bills a massage or manual therapy
+                if heavy && !c.contains(&"97124") && !c.contains(&"97140") {
+                    c.insert(0, pool[(rng.next_u64() % 2) as usize]);
+                }
                 c
             }
         };
@@ -478,6 +548,8 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
             .map(|c| match plant.minutes.filter(|_| here) {
                 _ if !timed(c) => rng.range(5, 15),
                 Some((lo, hi)) => rng.range(lo, hi),
+                // 3 or 4 units a code (within the made-up MUE of 4): 120.00 a visit at least
+                None if heavy => rng.range(38, 52),
                 None => rng.range(8, 52),
             })
             .collect();
@@ -516,7 +588,7 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
 
         // sessions: one row per procedure, sometimes split in two
         let sid = format!("S-{index:08}-{v:02}");
-        let date_s = date_text(&mut rng, date);
+        let date_s = date_text(rng, date);
         for (i, (cpt, m)) in cpts.iter().zip(&minutes).enumerate() {
             let (modality, pressure) = match plant.session {
                 Session::Missing if here && i == 0 => continue,
@@ -586,7 +658,7 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
             });
         }
         if here {
-            (plant.claim)(&mut lines, &rx_id, &mut rng);
+            (plant.claim)(&mut lines, &rx_id, rng);
         }
         let in_week = {
             let c = week_count.entry(week_of(date)).or_default();
@@ -600,9 +672,29 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
             copy,
             date,
             repeat_in_week: in_week > 1,
+            over_kx_without_kx: false,
+            first_over_review: false,
         };
-        let mut emit = |l: &Line, at: At| {
+        let mut emit = |l: &Line, mut at: At| {
             let charge = l.units * price(l.cpt);
+            let mut l = std::borrow::Cow::Borrowed(l);
+            if payer == "medicare" && l.modifiers.split(';').any(|m| m == "GP") {
+                let total = therapy
+                    .entry(crate::facts::therapy::year_of(date))
+                    .or_default();
+                let before = *total;
+                *total += charge;
+                if threshold(date).is_some_and(|t| *total > t) {
+                    over_threshold = true;
+                    if plant.therapy == Therapy::OverWithKx {
+                        l.to_mut().modifiers.push_str(";KX");
+                    } else {
+                        at.over_kx_without_kx = true;
+                    }
+                }
+                at.first_over_review = before <= codes.kx_review && *total > codes.kx_review;
+            }
+            let l = &*l;
             writeln!(
                 out.claims,
                 "{},{},{pid},{payer},{therapist},{prescriber},{},{date_s},{},{},{},{}.{:02},{}",
@@ -644,11 +736,25 @@ pub fn patient(index: u64, seed: u64, defect_rate: f64, codes: &Codes, out: &mut
             };
             emit(&copy, at(true, true, copy.cpt));
         }
+        if over_threshold && plant.therapy == Therapy::Under {
+            return false;
+        }
+        // a heavy patient's visits end above the threshold aimed at
+        let year_total = therapy.get(&crate::facts::therapy::year_of(date)).copied();
+        let stop = match plant.therapy {
+            Therapy::Under => None,
+            Therapy::OverWithoutKx => threshold(date).map(|t| t + kx_margin),
+            Therapy::OverWithKx => Some(codes.kx_review),
+        };
+        if stop.is_some_and(|s| year_total.unwrap_or(0) > s) {
+            break;
+        }
     }
     truth.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.3.id().cmp(b.3.id())));
     for (_, claim, line_no, rule) in truth {
         writeln!(out.truth, "{claim},{line_no},{}", rule.id()).unwrap();
     }
+    true
 }
 
 #[cfg(test)]

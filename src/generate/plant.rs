@@ -37,8 +37,25 @@ pub struct Plant {
     pub claim: fn(&mut [Line], &str, &mut Rng),
     /// The target claim's first line billed again on a second claim.
     pub copy: bool,
+    /// The patient's yearly therapy dollars against the Medicare threshold (SPEC §10).
+    pub therapy: Therapy,
     /// The written lines that carry the rule's finding.
     pub finds: fn(&At) -> bool,
+}
+
+/// A Medicare patient's therapy of a calendar year against the KX threshold and the review
+/// threshold of the built-in policy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Therapy {
+    /// Every year at or under the KX threshold: a patient drawn above it is drawn again.
+    Under,
+    /// Heavy therapy in one calendar year (see `heavy_year`): visits stop once the year is above
+    /// the KX threshold by a margin drawn up to 150.00, so that it stays under the review
+    /// threshold; the lines above the threshold lack KX.
+    OverWithoutKx,
+    /// Heavy therapy in one calendar year until the review threshold is passed, the last visit
+    /// passing it; the biller adds KX to every line above the KX threshold.
+    OverWithKx,
 }
 
 /// The prescription's values a plant may change.
@@ -96,6 +113,10 @@ pub struct At {
     pub date: Day,
     /// Its visit is not the first in its Monday-Sunday week.
     pub repeat_in_week: bool,
+    /// A Medicare therapy line above the year's KX threshold, without KX.
+    pub over_kx_without_kx: bool,
+    /// The Medicare therapy line on which the year's total first passes the review threshold.
+    pub first_over_review: bool,
 }
 
 pub const CLEAN: Plant = Plant {
@@ -110,6 +131,7 @@ pub const CLEAN: Plant = Plant {
     session: Session::Usual,
     claim: |_, _, _| {},
     copy: false,
+    therapy: Therapy::Under,
     finds: |_| false,
 };
 
@@ -120,7 +142,7 @@ const EVERY_LINE: fn(&At) -> bool = |_| true;
 /// The rules a patient can carry, drawn with equal chance. The draw picks by position, so the
 /// order is part of what a seed means: keep it the catalogue's.
 #[rustfmt::skip]
-pub static PLANTS: [(Rule, Plant); 25] = [
+pub static PLANTS: [(Rule, Plant); 27] = [
     (Rule::DxMissing, Plant {
         claim: |l, _, _| l[0].dx.clear(),
         finds: FIRST_LINE,
@@ -288,6 +310,22 @@ pub static PLANTS: [(Rule, Plant); 25] = [
         finds: |at| at.target && at.cpt == "97124",
         ..CLEAN
     }),
+    // a Medicare patient in heavy physical therapy all year, whose biller never adds KX
+    (Rule::KxModifierMissing, Plant {
+        payers: &[("medicare", 1)],
+        dates: heavy_year,
+        therapy: Therapy::OverWithoutKx,
+        finds: |at| at.over_kx_without_kx,
+        ..CLEAN
+    }),
+    // the same, with KX added past the threshold, until the year passes the review threshold
+    (Rule::TherapyReviewThreshold, Plant {
+        payers: &[("medicare", 1)],
+        dates: heavy_year,
+        therapy: Therapy::OverWithKx,
+        finds: |at| at.first_over_review,
+        ..CLEAN
+    }),
 ];
 
 /// Visits whose last falls after FY2026, where no built-in code set applies.
@@ -296,6 +334,21 @@ fn past_code_sets(rng: &mut Rng) -> Vec<Day> {
     let gaps = visit_gaps(rng, k);
     let span: Day = gaps.iter().sum();
     schedule(day(2026, 10, 1) + rng.range(0, 30) as Day - span, &gaps)
+}
+
+/// 26 to 30 visits, 4 to 9 days apart, inside one calendar year (2025, or 2026 up to the end of
+/// FY2026): with the heavy visits of `Therapy::Over*` (at least 120.00 each) enough to pass the
+/// review threshold of 3,000.00 in that year.
+fn heavy_year(rng: &mut Rng) -> Vec<Day> {
+    let k = rng.range(26, 30) as usize;
+    let gaps = visit_gaps(rng, k);
+    let span: Day = gaps.iter().sum();
+    let (lo, hi) = if rng.chance(0.5) {
+        (day(2025, 1, 1), day(2025, 12, 31))
+    } else {
+        (day(2026, 1, 1), day(2026, 9, 29))
+    };
+    schedule(lo + rng.range(0, (hi - span - lo) as i64) as Day, &gaps)
 }
 
 /// 2 to 10 visits, the first two in the same Monday-Sunday week.

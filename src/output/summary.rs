@@ -137,7 +137,10 @@ fn not_checked(f: &RunFacts, use_: &CodeSetUse) -> Vec<(Rule, String)> {
         out.push((Rule::NcciPtpConflict, why.to_string()));
     }
     if f.state.is_none() {
-        // KX_MODIFIER_MISSING is judged on this batch's lines alone
+        out.push((
+            Rule::KxModifierMissing,
+            "no nightly state given (--state): therapy totals counted from this batch only, not from earlier runs".to_string(),
+        ));
         out.push((
             Rule::DuplicateSubmission,
             "no nightly state given (--state): no earlier run to compare with".to_string(),

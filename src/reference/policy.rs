@@ -62,11 +62,14 @@ struct PartialPolicyFile {
 #[allow(dead_code)] // read for its errors only
 struct PartialProfileFile {
     unit_rule: Option<UnitRule>,
-    required_modifiers: Option<Vec<String>>,
+    required_modifiers: Option<RequiredFile>,
     mue: Option<BTreeMap<String, i64>>,
     timed_codes: Option<Vec<String>>,
     physical_medicine_codes: Option<Vec<String>>,
     ncci: Option<bool>,
+    kx_threshold: Option<BTreeMap<String, MoneyFile>>,
+    kx_review_threshold: Option<MoneyFile>,
+    fee_schedule: Option<BTreeMap<String, MoneyFile>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,13 +77,92 @@ struct PartialProfileFile {
 struct ProfileFile {
     unit_rule: UnitRule,
     #[serde(default)]
-    required_modifiers: Vec<String>,
+    required_modifiers: RequiredFile,
     #[serde(default)]
     mue: BTreeMap<String, i64>,
     timed_codes: Option<Vec<String>>,
     physical_medicine_codes: Option<Vec<String>>,
     #[serde(default)]
     ncci: bool,
+    #[serde(default)]
+    kx_threshold: BTreeMap<String, MoneyFile>,
+    kx_review_threshold: Option<MoneyFile>,
+    #[serde(default)]
+    fee_schedule: BTreeMap<String, MoneyFile>,
+}
+
+/// `required_modifiers` as written: a list (every one of them) or `{ any_of = [...] }` (one of them).
+#[derive(Debug, Deserialize)]
+#[serde(untagged, expecting = "a list of modifiers, or { any_of = [...] }")]
+enum RequiredFile {
+    All(Vec<String>),
+    AnyOf(AnyOfFile),
+}
+
+impl Default for RequiredFile {
+    fn default() -> Self {
+        RequiredFile::All(Vec::new())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnyOfFile {
+    any_of: Vec<String>,
+}
+
+/// An amount of money as TOML writes it: `2410` or `28.50`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(untagged, expecting = "an amount of money (a number)")]
+enum MoneyFile {
+    Int(i64),
+    Float(f64),
+}
+
+impl MoneyFile {
+    /// Millionths, as `ClaimLine::charge`; `None` when negative or too large.
+    fn micro(self) -> Option<i64> {
+        let v = match self {
+            MoneyFile::Int(i) => i.checked_mul(1_000_000)?,
+            // a TOML float such as 28.50 is the nearest double: rounding to millionths is exact
+            // for any amount with up to six decimals
+            MoneyFile::Float(f) if f.is_finite() && f.abs() < 1e12 => (f * 1e6).round() as i64,
+            MoneyFile::Float(_) => return None,
+        };
+        (v >= 0).then_some(v)
+    }
+}
+
+/// The modifiers a profile requires on physical-medicine lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Required {
+    /// Every one of them (the list form); empty = none required.
+    All(Vec<String>),
+    /// At least one of them (`{ any_of = [...] }`), e.g. the therapy modifiers GP, GO, GN.
+    AnyOf(Vec<String>),
+}
+
+impl Required {
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Required::All(m) | Required::AnyOf(m) => m.is_empty(),
+        }
+    }
+
+    /// What a line with these modifiers (`;`-joined, upper-cased) lacks: `None` when it has what is
+    /// required, else the modifiers to name (the missing ones; all choices for `any_of`).
+    pub fn missing<'a>(&'a self, modifiers: &str) -> Option<Vec<&'a str>> {
+        let has = |m: &str| modifiers.split(';').any(|have| have == m);
+        match self {
+            Required::All(all) => {
+                let missing: Vec<&str> =
+                    all.iter().map(String::as_str).filter(|m| !has(m)).collect();
+                (!missing.is_empty()).then_some(missing)
+            }
+            Required::AnyOf(any) => (!any.is_empty() && !any.iter().any(|m| has(m)))
+                .then(|| any.iter().map(String::as_str).collect()),
+        }
+    }
 }
 
 /// A list of procedure codes and inclusive numeric ranges.
@@ -133,12 +215,28 @@ impl CodeList {
 pub struct Profile {
     pub name: String,
     pub unit_rule: UnitRule,
-    pub required_modifiers: Vec<String>,
+    pub required_modifiers: Required,
     pub mue: BTreeMap<String, i64>,
     pub timed: CodeList,
     pub physical_medicine: CodeList,
     /// Whether CMS's NCCI edits (`--ncci`) apply to the profile's lines.
     pub ncci: bool,
+    /// The therapy threshold (KX) by calendar year, in millionths (SPEC §10). Empty: the profile's
+    /// lines are not counted toward a patient's therapy total and no threshold applies.
+    pub kx_threshold: BTreeMap<i32, i64>,
+    /// The medical-review threshold of a year's therapy total, in millionths; applies only to a
+    /// profile with a `kx_threshold`.
+    pub kx_review_threshold: Option<i64>,
+    /// Amount per unit of a code, in millionths: a line's therapy amount is this × units, else its
+    /// charge.
+    pub fee_schedule: BTreeMap<String, i64>,
+}
+
+impl Profile {
+    /// Whether the profile's lines count toward a patient's therapy total (SPEC §10).
+    pub fn counts_therapy(&self) -> bool {
+        !self.kx_threshold.is_empty()
+    }
 }
 
 /// A payer's own procedure-to-procedure edit, applied to the profiles it names.
@@ -244,13 +342,45 @@ impl Policy {
                     bail!("{source}: profiles.{name}.mue.{code} is negative");
                 }
             }
+            let codes = |list: &[String]| -> Vec<String> {
+                list.iter().map(|m| m.trim().to_ascii_uppercase()).collect()
+            };
+            let required_modifiers = match &p.required_modifiers {
+                RequiredFile::All(list) => Required::All(codes(list)),
+                RequiredFile::AnyOf(a) => Required::AnyOf(codes(&a.any_of)),
+            };
+            let money = |key: String, v: MoneyFile| -> Result<i64> {
+                v.micro().with_context(|| {
+                    ctx(&format!(
+                        "profiles.{name}.{key}: not an amount of money of 0 or more"
+                    ))
+                })
+            };
+            let mut kx_threshold = BTreeMap::new();
+            for (year, v) in &p.kx_threshold {
+                let y: i32 = match year.trim().parse() {
+                    Ok(y) if (1900..=9999).contains(&y) => y,
+                    _ => bail!("{source}: profiles.{name}.kx_threshold: `{year}` is not a year"),
+                };
+                kx_threshold.insert(y, money(format!("kx_threshold.{year}"), *v)?);
+            }
+            let kx_review_threshold = p
+                .kx_review_threshold
+                .map(|v| money("kx_review_threshold".into(), v))
+                .transpose()?;
+            let mut fee_schedule = BTreeMap::new();
+            for (code, v) in &p.fee_schedule {
+                fee_schedule.insert(
+                    code.trim().to_ascii_uppercase(),
+                    money(format!("fee_schedule.{code}"), *v)?,
+                );
+            }
             profiles.push(Profile {
                 unit_rule: p.unit_rule,
-                required_modifiers: p
-                    .required_modifiers
-                    .iter()
-                    .map(|m| m.trim().to_ascii_uppercase())
-                    .collect(),
+                required_modifiers,
+                kx_threshold,
+                kx_review_threshold,
+                fee_schedule,
                 mue: p
                     .mue
                     .into_iter()
@@ -366,7 +496,27 @@ mod tests {
         );
         let medicare = &p.profiles[p.profile_index("MEDICARE").unwrap()];
         assert_eq!(medicare.unit_rule, UnitRule::Cms);
-        assert_eq!(medicare.required_modifiers, ["GP"]);
+        assert_eq!(
+            medicare.required_modifiers,
+            Required::AnyOf(vec!["GP".into(), "GO".into(), "GN".into()])
+        );
+        assert_eq!(
+            medicare.kx_threshold.iter().collect::<Vec<_>>(),
+            [
+                (&2024, &2_330_000_000),
+                (&2025, &2_410_000_000),
+                (&2026, &2_480_000_000)
+            ]
+        );
+        assert_eq!(medicare.kx_review_threshold, Some(3_000_000_000));
+        assert!(medicare.fee_schedule.is_empty() && medicare.counts_therapy());
+        for other in ["medicaid", "commercial", "workers_comp", "auto_pip"] {
+            let p = &p.profiles[p.profile_index(other).unwrap()];
+            assert!(
+                !p.counts_therapy() && p.kx_review_threshold.is_none(),
+                "{other}"
+            );
+        }
         assert!(medicare.timed.contains("97035") && medicare.timed.contains("97124"));
         assert!(!medicare.timed.contains("97010") && !medicare.timed.contains("97037"));
         assert!(
@@ -376,6 +526,81 @@ mod tests {
         let commercial = &p.profiles[p.profile_index("commercial").unwrap()];
         assert_eq!(commercial.unit_rule, UnitRule::PerCode);
         assert!(commercial.required_modifiers.is_empty());
+    }
+
+    #[test]
+    fn required_modifiers_all_of_a_list_or_one_of_a_set() {
+        let all = Required::All(vec!["GP".into(), "KX".into()]);
+        assert_eq!(all.missing("GP;KX"), None);
+        assert_eq!(all.missing("59;GP"), Some(vec!["KX"]));
+        assert_eq!(all.missing(""), Some(vec!["GP", "KX"]));
+        let any = Required::AnyOf(vec!["GP".into(), "GO".into(), "GN".into()]);
+        assert_eq!(any.missing("GO"), None);
+        assert_eq!(any.missing("GN;KX"), None);
+        assert_eq!(any.missing("59"), Some(vec!["GP", "GO", "GN"]));
+        assert_eq!(
+            Required::AnyOf(vec![]).missing(""),
+            None,
+            "an empty set asks nothing"
+        );
+        let p = Policy::parse(
+            "[profiles.commercial]\nrequired_modifiers = { any_of = [\" go\", \"gp\"] }\n",
+            "p.toml",
+        )
+        .unwrap();
+        let commercial = &p.profiles[p.profile_index("commercial").unwrap()];
+        assert_eq!(
+            commercial.required_modifiers,
+            Required::AnyOf(vec!["GO".into(), "GP".into()])
+        );
+        let err = Policy::parse(
+            "[profiles.commercial]\nrequired_modifiers = { one_of = [\"GP\"] }\n",
+            "p.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("p.toml") && err.contains("any_of"), "{err}");
+    }
+
+    #[test]
+    fn kx_threshold_review_and_fee_schedule_are_read_as_money() {
+        let p = Policy::parse(
+            "[profiles.medicare]\nkx_threshold = { 2027 = 2550.5 }\nfee_schedule = { \"97124\" = 28.50, \" 97140 \" = 31 }\n\n\
+             [profiles.medicaid]\nkx_threshold = { 2025 = 2410 }\nkx_review_threshold = 2999.99\n",
+            "p.toml",
+        )
+        .unwrap();
+        let medicare = &p.profiles[p.profile_index("medicare").unwrap()];
+        // a profile's key replaces the built-in value whole: only 2027 is left
+        assert_eq!(
+            medicare.kx_threshold.iter().collect::<Vec<_>>(),
+            [(&2027, &2_550_500_000)]
+        );
+        assert_eq!(medicare.kx_review_threshold, Some(3_000_000_000), "kept");
+        assert_eq!(medicare.fee_schedule["97124"], 28_500_000);
+        assert_eq!(medicare.fee_schedule["97140"], 31_000_000);
+        assert_eq!(medicare.unit_rule, UnitRule::Cms, "kept");
+        let medicaid = &p.profiles[p.profile_index("medicaid").unwrap()];
+        assert!(medicaid.counts_therapy());
+        assert_eq!(medicaid.kx_review_threshold, Some(2_999_990_000));
+        assert!(medicaid.required_modifiers.missing("GO").is_none(), "kept");
+        // an empty table turns the threshold off
+        let p = Policy::parse("[profiles.medicare]\nkx_threshold = {}\n", "p.toml").unwrap();
+        assert!(!p.profiles[p.profile_index("medicare").unwrap()].counts_therapy());
+        for (bad, want) in [
+            ("kx_threshold = { twenty = 2410 }", "`twenty` is not a year"),
+            ("kx_threshold = { 2025 = -1 }", "kx_threshold.2025"),
+            ("kx_review_threshold = -3000", "kx_review_threshold"),
+            (
+                "fee_schedule = { \"97124\" = \"28.50\" }",
+                "amount of money",
+            ),
+        ] {
+            let err = Policy::parse(&format!("[profiles.medicare]\n{bad}\n"), "p.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("p.toml") && err.contains(want), "{bad}: {err}");
+        }
     }
 
     #[test]
@@ -418,7 +643,10 @@ mod tests {
             UnitRule::Cms,
             "kept from the built-in profile"
         );
-        assert_eq!(medicare.required_modifiers, ["GP", "KX"]);
+        assert_eq!(
+            medicare.required_modifiers,
+            Required::All(vec!["GP".into(), "KX".into()])
+        );
         assert!(medicare.timed.contains("97124"), "top-level lists kept");
         let p = Policy::parse("timed_codes = [\"97110\"]\n", "p.toml").unwrap();
         assert!(!p.profiles[0].timed.contains("97124"));

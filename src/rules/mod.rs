@@ -65,6 +65,8 @@ register_rules! {
     DuplicateLine => duplicate_line,
     NcciPtpConflict => ncci_ptp_conflict,
     DuplicateSubmission => duplicate_submission,
+    KxModifierMissing => kx_modifier_missing,
+    TherapyReviewThreshold => therapy_review_threshold,
 }
 
 /// One rule firing on one claim line.
