@@ -294,7 +294,7 @@ impl State {
         const ROWS: usize = 64;
         const COLS: usize = 12;
         let values = |n: usize| -> String {
-            let one = format!("({})", vec!["?"; COLS].join(","));
+            let one = format!("({})", ["?"; COLS].join(","));
             format!("INSERT INTO temp.staged VALUES {}", vec![one; n].join(","))
         };
         let lines = &batch.lines;
