@@ -33,41 +33,32 @@ const SCHEMA_VERSION: &str = "1";
 
 /// The rows of a query on the state database, every value as text (NULL as empty).
 ///
-/// The one place that opens the state: through python3's sqlite3 module, read-only, until the
-/// crate depends on rusqlite (then this body becomes a `rusqlite::Connection` opened with
-/// `SQLITE_OPEN_READ_ONLY`). Read-only matters: later nights check the file byte for byte.
+/// The one place that opens the state: read-only, so that later nights can check the file byte
+/// for byte. Every value as text (NULL as empty), like the expected files.
 fn query_state(state: &Path, sql: &str) -> Result<Vec<Vec<String>>, String> {
-    const SCRIPT: &str = r#"
-import csv, sqlite3, sys, urllib.parse
-db = sqlite3.connect('file:' + urllib.parse.quote(sys.argv[1]) + '?mode=ro', uri=True)
-w = csv.writer(sys.stdout, lineterminator='\n')
-for row in db.execute(sys.argv[2]):
-    w.writerow(['' if v is None else v for v in row])
-"#;
-    let output = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(SCRIPT)
-        .arg(state)
-        .arg(sql)
-        .output()
-        .map_err(|e| format!("python3 (reads the state until rusqlite is a dependency): {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "reading {} ({sql}): {}",
-            state.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
+    use rusqlite::types::ValueRef;
+    let conn =
+        rusqlite::Connection::open_with_flags(state, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| format!("opening {}: {e}", state.display()))?;
+    let mut q = conn
+        .prepare(sql)
+        .map_err(|e| format!("reading {} ({sql}): {e}", state.display()))?;
+    let n = q.column_count();
+    let mut rows = q.query([]).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(|e| e.to_string())? {
+        let mut row = Vec::with_capacity(n);
+        for i in 0..n {
+            row.push(match r.get_ref(i).map_err(|e| e.to_string())? {
+                ValueRef::Null => String::new(),
+                ValueRef::Integer(v) => v.to_string(),
+                ValueRef::Real(v) => v.to_string(),
+                ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+            });
+        }
+        out.push(row);
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(output.stdout.as_slice());
-    reader
-        .records()
-        .map(|r| {
-            r.map(|r| r.iter().map(String::from).collect())
-                .map_err(|e| e.to_string())
-        })
-        .collect()
+    Ok(out)
 }
 
 /// SHA-256 (FIPS 180-4) of `data`, in lower-case hex: what `history` must report of each input.
