@@ -240,3 +240,58 @@ fn a_run_killed_at_any_point_leaves_the_state_and_the_outputs_as_they_were() {
     scrub_ok(&night2, &out, &["--state", st]);
     assert_eq!(lines_of(&state), lines_of(&probe));
 }
+
+#[test]
+fn history_lists_runs_and_a_patient_and_prune_keeps_later_lines() {
+    let dir = scratch("state_history");
+    small_batch(&dir);
+    let state = dir.join("state.db");
+    let st = state.to_str().unwrap();
+    scrub_ok(&dir, &dir.join("o1"), &["--state", st]);
+    let o = bin().args(["history", "--state", st]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("1 run"), "{text}");
+    assert!(
+        text.contains("claims.csv, sessions.csv, prescriptions.csv"),
+        "{text}"
+    );
+    let o = bin()
+        .args(["history", "--state", st, "--patient", "P-77"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("RX-55 (prescription, 2025-02-15 to 2025-05-15): authorised 12, used before claimscrub 3, recorded visits 1 clean, 0 held"),
+        "{text}"
+    );
+    let o = bin()
+        .args(["history", "--state", st, "--patient", "P-404"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "an unknown patient is an error");
+    // every line is dated 2025-03-10
+    let count = || -> i64 {
+        rusqlite::Connection::open(&state)
+            .unwrap()
+            .query_row("SELECT count(*) FROM lines", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(), 3);
+    let prune = |day: &str| {
+        let o = bin()
+            .args(["history", "--state", st, "--prune", day])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    prune("2025-03-10");
+    assert_eq!(count(), 3, "lines of the day itself are kept");
+    prune("2025-03-11");
+    assert_eq!(count(), 0);
+    let o = bin()
+        .args(["history", "--state", st, "--prune", "March"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
