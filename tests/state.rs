@@ -295,3 +295,69 @@ fn history_lists_runs_and_a_patient_and_prune_keeps_later_lines() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn a_line_corrected_to_another_patient_is_judged_alike_in_any_number_of_parts() {
+    let dir = scratch("state_moved");
+    let (n1, n2) = (dir.join("n1"), dir.join("n2"));
+    for d in [&n1, &n2] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let rx = "RX-1,P-1,1999999992,prescription,M54.50,2,2025-03-01,2025-05-31,,97124,,,0\n\
+              RX-2,P-2,1999999992,prescription,M54.50,2,2025-03-01,2025-05-31,,97124,,,0\n";
+    let session = |p: &str, d: &str| format!("S-{p}-{d},{p},1234567893,{d},97124,15,swedish,\n");
+    // night 1: C-1 line 1 sent for P-1
+    write_batch(
+        &n1,
+        "C-1,1,P-1,commercial,1234567893,,RX-1,2025-03-03,97124,,1,40.00,M54.50\n",
+        &session("P-1", "2025-03-03"),
+        rx,
+    );
+    // night 2: C-1 line 1 corrected to P-2; P-1 has two more visits (the 2nd is beyond RX-1's 2
+    // when the old record still counts for P-1 this once)
+    write_batch(
+        &n2,
+        "C-1,1,P-2,commercial,1234567893,,RX-2,2025-03-03,97124,,1,40.00,M54.50\n\
+         C-2,1,P-1,commercial,1234567893,,RX-1,2025-03-10,97124,,1,40.00,M54.50\n\
+         C-3,1,P-1,commercial,1234567893,,RX-1,2025-03-17,97124,,1,40.00,M54.50\n",
+        &(session("P-2", "2025-03-03")
+            + &session("P-1", "2025-03-10")
+            + &session("P-1", "2025-03-17")),
+        rx,
+    );
+    let mut seen = Vec::new();
+    for parts in ["1", "3"] {
+        let state = dir.join(format!("state{parts}.db"));
+        let st = state.to_str().unwrap();
+        scrub_ok(
+            &n1,
+            &dir.join(format!("a{parts}")),
+            &["--state", st, "--parts", parts],
+        );
+        let out = dir.join(format!("b{parts}"));
+        scrub_ok(&n2, &out, &["--state", st, "--parts", parts]);
+        let found = project(
+            &out.join("rejections.csv"),
+            &["claim_id".into(), "rule".into(), "message".into()],
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0][0], "C-3");
+        assert!(
+            found[0][2].contains(
+                "visit 3 of 2 authorised by RX-1 (0 used before claimscrub, 1 in earlier runs)"
+            ),
+            "{found:?}"
+        );
+        let lines = lines_of(&state);
+        assert_eq!(
+            lines
+                .lines()
+                .filter(|l| l.starts_with("lines: C-1 | 1 |"))
+                .count(),
+            1
+        );
+        assert!(lines.contains("lines: C-1 | 1 | P-2 |"), "{lines}");
+        seen.push(outputs(&out));
+    }
+    assert_eq!(seen[0], seen[1]);
+}

@@ -30,7 +30,7 @@ pub struct EarlierLine {
 }
 
 /// The earlier clean lines of a part's patients, minus the records this batch replaces (a line of
-/// the part with the same claim_id and line_no).
+/// the same patient with the same claim_id and line_no).
 #[derive(Default)]
 pub struct Earlier {
     /// Whether a state was given: without one, findings that need earlier runs are judged

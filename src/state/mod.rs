@@ -210,7 +210,8 @@ impl State {
         })
     }
 
-    /// The earlier clean lines of a part's patients, minus the records its lines replace.
+    /// The earlier clean lines of a part's patients, minus the records its lines replace (a line of
+    /// the same patient with the same claim_id and line_no).
     pub fn earlier(&mut self, batch: &Batch, policy: &Policy) -> Result<Earlier> {
         let mut patients: Vec<&str> = batch
             .lines
@@ -220,10 +221,19 @@ impl State {
             .into_iter()
             .collect();
         patients.sort_unstable();
-        let replaced: FxHashSet<(&str, u32)> = batch
+        // the records this batch's lines replace, by patient too: a part holds all of a patient's
+        // lines, so a corrected line that moved to another patient is judged the same in any
+        // number of parts (its old record counts for the old patient this once, and is replaced)
+        let replaced: FxHashSet<(&str, &str, u32)> = batch
             .lines
             .iter()
-            .map(|l| (batch.claim_text(l.claim_id), l.line_no))
+            .map(|l| {
+                (
+                    batch.claim_text(l.patient_id),
+                    batch.claim_text(l.claim_id),
+                    l.line_no,
+                )
+            })
             .collect();
         let payer_of: FxHashMap<&str, u8> = policy
             .profiles
@@ -255,7 +265,7 @@ impl State {
         while let Some(r) = rows.next()? {
             let claim_id = r.get_ref(1)?.as_str()?;
             let line_no: u32 = r.get(2)?;
-            if replaced.contains(&(claim_id, line_no)) {
+            if replaced.contains(&(r.get_ref(0)?.as_str()?, claim_id, line_no)) {
                 continue;
             }
             let date = r.get_ref(3)?.as_str()?;
