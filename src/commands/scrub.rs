@@ -224,8 +224,19 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
             wellness: &wellness,
             ncci: &ncci,
         };
-        let findings = rules::run_all(&ctx);
-        crate::timing("rules checked");
+        // the part's lines are staged for the state beside the rules (SQLite works on one thread)
+        let (findings, staged) = std::thread::scope(|s| {
+            let staging = state
+                .as_mut()
+                .map(|st| s.spawn(|| st.stage(&batch, &facts, &policy)));
+            let findings = rules::run_all(&ctx);
+            crate::timing("rules checked");
+            (findings, staging.map(|h| h.join()))
+        });
+        if let Some(staged) = staged {
+            staged.map_err(|_| anyhow::anyhow!("staging the state failed"))??;
+            crate::timing("lines staged for the state");
+        }
         if parts > 1 {
             let base = ledger.findings.len();
             unsettled.extend(
@@ -234,10 +245,6 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
                     .map(|(i, rx)| (base + i, rx)),
             );
             part_rx_ids.extend(batch.documents.iter().map(|d| d.rx_id.clone()));
-        }
-        if let Some(s) = &mut state {
-            s.stage(&batch, &facts, &policy)?;
-            crate::timing("lines staged for the state");
         }
         drop(facts);
         ledger.add(batch, findings);
@@ -275,27 +282,62 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         .map(|n| format!("{n}.{ext}"))
         .chain(["summary.json".to_string()])
         .collect();
-    let staging = Staging::new(&args.out)?;
-    let (a, b) = rayon::join(
-        || tables::write_rejections(&ledger, &policy, args.format, &staging.path(&names[0])),
-        || {
-            tables::write_clean_held(
-                &claims_table,
-                &ledger,
-                &holding.decisions,
-                args.format,
-                &staging.path(&names[1]),
-                &staging.path(&names[2]),
-            )?;
-            tables::write_malformed(&ledger, args.format, &staging.path(&names[3]))
-        },
-    );
-    a?;
-    b?;
     let path_text =
         [&paths.claims, &paths.sessions, &paths.prescriptions].map(|p| p.display().to_string());
     let bytes = [&paths.claims, &paths.sessions, &paths.prescriptions]
         .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0));
+    let run = match hashing {
+        Some(h) => {
+            let sums = h
+                .join()
+                .map_err(|_| anyhow::anyhow!("hashing the inputs failed"))?;
+            let mut inputs = Vec::new();
+            for (i, sum) in sums.into_iter().enumerate() {
+                inputs.push(serde_json::json!({
+                    "name": input_files[i],
+                    "path": path_text[i],
+                    "bytes": bytes[i],
+                    "sha256": sum.with_context(|| format!("{}: cannot read to hash", path_text[i]))?,
+                }));
+            }
+            Some(crate::state::RunRecord {
+                started_at: started_at.clone(),
+                inputs: inputs.into(),
+            })
+        }
+        None => None,
+    };
+    let staging = Staging::new(&args.out)?;
+    // the run is written into the state's open transaction while the outputs are written; it is
+    // committed only once they are in place
+    let ((a, b), prepared) = std::thread::scope(|s| {
+        let prepare = match (&mut state, &run) {
+            (Some(st), Some(run)) => Some(s.spawn(|| st.prepare(run, &ledger, &holding))),
+            _ => None,
+        };
+        let written = rayon::join(
+            || tables::write_rejections(&ledger, &policy, args.format, &staging.path(&names[0])),
+            || {
+                tables::write_clean_held(
+                    &claims_table,
+                    &ledger,
+                    &holding.decisions,
+                    args.format,
+                    &staging.path(&names[1]),
+                    &staging.path(&names[2]),
+                )?;
+                tables::write_malformed(&ledger, args.format, &staging.path(&names[3]))
+            },
+        );
+        (written, prepare.map(|h| h.join()))
+    });
+    a?;
+    b?;
+    if let Some(p) = prepared {
+        p.map_err(|_| anyhow::anyhow!("recording the run failed"))?
+            .context("the nightly state: cannot record the run")?;
+    }
+    crate::timing("outputs written (and the run prepared in the state)");
     let input = |i: usize| summary::InputFile {
         name: &input_files[i],
         path: &path_text[i],
@@ -339,28 +381,8 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     staging.commit(&names)?;
     if let Some(state) = state {
         progress.step("recording the run in the state");
-        let sums = match hashing {
-            Some(h) => h
-                .join()
-                .map_err(|_| anyhow::anyhow!("hashing the inputs failed"))?,
-            // a dry run records nothing and hashed nothing
-            None => [(); 3].map(|_| Ok(String::new())),
-        };
-        let mut inputs = Vec::new();
-        for (i, sum) in sums.into_iter().enumerate() {
-            inputs.push(serde_json::json!({
-                "name": input_files[i],
-                "path": path_text[i],
-                "bytes": bytes[i],
-                "sha256": sum.with_context(|| format!("{}: cannot read to hash", path_text[i]))?,
-            }));
-        }
-        let run = crate::state::RunRecord {
-            started_at: started_at.clone(),
-            inputs: inputs.into(),
-        };
         state
-            .record(&run, &ledger, &holding)
+            .commit()
             .context("the outputs are written, but the run is not recorded in the state")?;
         crate::timing("run recorded");
     }

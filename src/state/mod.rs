@@ -350,13 +350,13 @@ impl State {
         Ok(())
     }
 
-    /// Record the run: its lines as `clean` or `held`, its documents and its row in `runs`, in the
-    /// transaction opened with the state. Called after the outputs are in place.
-    pub fn record(self, run: &RunRecord, ledger: &Ledger, holding: &Holding) -> Result<()> {
+    /// Write the run into the transaction opened with the state: its lines as `clean` or `held`,
+    /// its documents and its row in `runs`. Nothing is visible to others before `commit`, which
+    /// comes after the outputs are in place; so this may run while the outputs are written.
+    pub fn prepare(&mut self, run: &RunRecord, ledger: &Ledger, holding: &Holding) -> Result<()> {
         if self.dry_run {
             return Ok(());
         }
-        let shown = self.path.display().to_string();
         let conn = &self.conn;
         {
             let mut ins = conn.prepare("INSERT INTO temp.held (start) VALUES (?1)")?;
@@ -394,6 +394,16 @@ impl State {
             "INSERT OR REPLACE INTO main.prescriptions SELECT *, ?1 FROM temp.staged_rx",
             [run_id],
         )?;
+        Ok(())
+    }
+
+    /// Make the prepared run the state's: one commit, after the outputs are in place.
+    pub fn commit(self) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
+        let shown = self.path.display().to_string();
+        let conn = &self.conn;
         // a reader (`history`) may hold the file for a moment: wait for it to commit
         conn.busy_timeout(std::time::Duration::from_secs(60))?;
         conn.execute_batch("COMMIT")
