@@ -101,7 +101,7 @@ fn the_same_batch_twice_gives_the_same_outputs_and_lines() {
     let dir = scratch("state_rerun");
     let input = dir.join("in");
     std::fs::create_dir_all(&input).unwrap();
-    generate(&input, 3000, 5);
+    generate(&input, 20_000, 5);
     let state = dir.join("state.db");
     let st = state.to_str().unwrap();
     scrub_ok(&input, &dir.join("a"), &["--state", st]);

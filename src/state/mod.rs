@@ -85,6 +85,9 @@ CREATE TEMP TABLE held (start INTEGER PRIMARY KEY);
 
 pub struct State {
     conn: Connection,
+    /// A second, read-only connection to read earlier lines beside the first (none for a new or
+    /// in-memory state).
+    readers: Vec<Connection>,
     pub path: PathBuf,
     /// `--dry-run`: read, record nothing.
     pub dry_run: bool,
@@ -167,8 +170,11 @@ impl State {
         }
         .with_context(|| format!("--state {shown}: cannot open"))?;
         conn.busy_timeout(std::time::Duration::from_secs(0))?;
-        // room for a night's pages: the lines of a run are written in one transaction
-        conn.execute_batch("PRAGMA cache_size = -524288; PRAGMA temp_store = FILE;")?;
+        // while the parts are scrubbed a modest page cache (the parts need the memory); `prepare`
+        // takes more for the night's writes
+        conn.execute_batch(
+            "PRAGMA main.cache_size = -131072; PRAGMA temp_store = FILE; PRAGMA temp.cache_size = -65536;",
+        )?;
         if !dry_run {
             if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
                 if busy(&e) {
@@ -201,8 +207,23 @@ impl State {
                 run_days.insert(id, parse_date(at.get(..10).unwrap_or("")).unwrap_or(0));
             }
         }
+        let mut readers = Vec::new();
+        if exists && has_schema {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .with_context(|| format!("--state {shown}: cannot open to read"))?;
+            reader.busy_timeout(std::time::Duration::from_secs(10))?;
+            reader.execute_batch(
+                "PRAGMA cache_size = -131072;
+                 CREATE TEMP TABLE want (patient_id TEXT PRIMARY KEY) WITHOUT ROWID;",
+            )?;
+            readers.push(reader);
+        }
         Ok(State {
             conn,
+            readers,
             path: path.to_path_buf(),
             dry_run,
             run_days,
@@ -241,55 +262,43 @@ impl State {
             .enumerate()
             .map(|(i, p)| (p.name.as_str(), i as u8))
             .collect();
-        self.conn.execute("DELETE FROM temp.want", [])?;
-        {
-            let mut ins = self
-                .conn
-                .prepare_cached("INSERT INTO temp.want (patient_id) VALUES (?1)")?;
-            for p in &patients {
-                ins.execute([p])?;
-            }
-        }
-        let mut lines = Vec::new();
-        let mut q = self.conn.prepare_cached(
-            "SELECT l.patient_id, l.claim_id, l.line_no, l.service_date, l.cpt, l.modifiers,
-                    l.units, l.charge_micros, l.payer_type, l.rendering_npi, l.rx_id, l.run_id
-             FROM temp.want w JOIN main.lines l ON l.patient_id = w.patient_id
-             WHERE l.outcome = 'clean'",
-        )?;
-        let mut rows = q.query([])?;
-        // borrowed texts: one copy per kept line, none for the lines this batch replaces
-        let text = |r: &rusqlite::Row, i: usize| -> rusqlite::Result<Code> {
-            Ok(Code::from(r.get_ref(i)?.as_str()?))
+        // a part's patients read in halves by two connections side by side (SQLite reads on one
+        // thread a connection; the main one has written nothing to the file yet)
+        let halves: Vec<&[&str]> = if self.readers.is_empty() || patients.len() < 1024 {
+            vec![&patients[..]]
+        } else {
+            let (a, b) = patients.split_at(patients.len() / 2);
+            vec![a, b]
         };
-        while let Some(r) = rows.next()? {
-            let claim_id = r.get_ref(1)?.as_str()?;
-            let line_no: u32 = r.get(2)?;
-            if replaced.contains(&(r.get_ref(0)?.as_str()?, claim_id, line_no)) {
-                continue;
-            }
-            let date = r.get_ref(3)?.as_str()?;
-            let run: i64 = r.get(11)?;
-            lines.push(EarlierLine {
-                patient_id: text(r, 0)?,
-                claim_id: claim_id.into(),
-                line_no,
-                date: parse_date(date).map_err(|e| {
-                    anyhow::anyhow!(
-                        "--state {}: service_date `{date}`: {e}",
-                        self.path.display()
-                    )
-                })?,
-                cpt: text(r, 4)?,
-                modifiers: text(r, 5)?,
-                units: r.get(6)?,
-                charge: r.get(7)?,
-                payer: payer_of.get(r.get_ref(8)?.as_str()?).copied(),
-                rendering_npi: text(r, 9)?,
-                rx_id: text(r, 10)?,
-                run_date: self.run_days.get(&run).copied().unwrap_or(0),
+        let ctx = ReadCtx {
+            replaced: &replaced,
+            payer_of: &payer_of,
+            run_days: &self.run_days,
+            path: &self.path,
+        };
+        let mut lines = if halves.len() == 1 {
+            read_earlier(&self.conn, halves[0], &ctx)?
+        } else {
+            // a connection may move between threads, not be shared: it goes and comes back
+            let reader = self.readers.pop().expect("a reader");
+            let main = &self.conn;
+            let ctx = &ctx;
+            let half = halves[1];
+            let (a, b) = std::thread::scope(|s| {
+                let other = s.spawn(move || {
+                    let got = read_earlier(&reader, half, ctx);
+                    (reader, got)
+                });
+                let mine = read_earlier(main, halves[0], ctx);
+                (mine, other.join())
             });
-        }
+            let (reader, b) = b.map_err(|_| anyhow::anyhow!("reading the state failed"))?;
+            self.readers.push(reader);
+            let mut a = a?;
+            a.extend(b?);
+            a
+        };
+        lines.shrink_to_fit();
         self.earlier_lines += lines.len();
         Ok(Earlier::new(lines))
     }
@@ -357,7 +366,10 @@ impl State {
         if self.dry_run {
             return Ok(());
         }
+        self.readers.clear();
         let conn = &self.conn;
+        // the parts' memory is free now: room for the B-tree pages the night's lines touch
+        conn.execute_batch("PRAGMA main.cache_size = -1048576; PRAGMA temp.cache_size = -262144;")?;
         {
             let mut ins = conn.prepare("INSERT INTO temp.held (start) VALUES (?1)")?;
             for (e, d) in ledger.lines.iter().zip(&holding.decisions) {
@@ -410,6 +422,66 @@ impl State {
             .with_context(|| format!("--state {shown}: cannot record the run"))?;
         Ok(())
     }
+}
+
+/// What every reader of a part's earlier lines shares.
+struct ReadCtx<'a> {
+    replaced: &'a FxHashSet<(&'a str, &'a str, u32)>,
+    payer_of: &'a FxHashMap<&'a str, u8>,
+    run_days: &'a FxHashMap<i64, Day>,
+    path: &'a Path,
+}
+
+/// The earlier clean lines of some patients (sorted), through one connection.
+fn read_earlier(conn: &Connection, patients: &[&str], ctx: &ReadCtx) -> Result<Vec<EarlierLine>> {
+    conn.execute("DELETE FROM temp.want", [])?;
+    {
+        let mut ins = conn.prepare_cached("INSERT INTO temp.want (patient_id) VALUES (?1)")?;
+        for p in patients {
+            ins.execute([p])?;
+        }
+    }
+    let mut lines = Vec::new();
+    let mut q = conn.prepare_cached(
+        "SELECT l.patient_id, l.claim_id, l.line_no, l.service_date, l.cpt, l.modifiers,
+                    l.units, l.charge_micros, l.payer_type, l.rendering_npi, l.rx_id, l.run_id
+             FROM temp.want w JOIN main.lines l ON l.patient_id = w.patient_id
+             WHERE l.outcome = 'clean'",
+    )?;
+    let mut rows = q.query([])?;
+    // borrowed texts: one copy per kept line, none for the lines this batch replaces
+    let text = |r: &rusqlite::Row, i: usize| -> rusqlite::Result<Code> {
+        Ok(Code::from(r.get_ref(i)?.as_str()?))
+    };
+    while let Some(r) = rows.next()? {
+        let claim_id = r.get_ref(1)?.as_str()?;
+        let line_no: u32 = r.get(2)?;
+        if ctx
+            .replaced
+            .contains(&(r.get_ref(0)?.as_str()?, claim_id, line_no))
+        {
+            continue;
+        }
+        let date = r.get_ref(3)?.as_str()?;
+        let run: i64 = r.get(11)?;
+        lines.push(EarlierLine {
+            patient_id: text(r, 0)?,
+            claim_id: claim_id.into(),
+            line_no,
+            date: parse_date(date).map_err(|e| {
+                anyhow::anyhow!("--state {}: service_date `{date}`: {e}", ctx.path.display())
+            })?,
+            cpt: text(r, 4)?,
+            modifiers: text(r, 5)?,
+            units: r.get(6)?,
+            charge: r.get(7)?,
+            payer: ctx.payer_of.get(r.get_ref(8)?.as_str()?).copied(),
+            rendering_npi: text(r, 9)?,
+            rx_id: text(r, 10)?,
+            run_date: ctx.run_days.get(&run).copied().unwrap_or(0),
+        });
+    }
+    Ok(lines)
 }
 
 /// What a run records of itself in `runs`.
