@@ -14,7 +14,8 @@ use crate::reference::icd10::CodeSets;
 
 #[derive(clap::Args, Debug)]
 pub struct GenerateArgs {
-    /// Folder for claims.csv, sessions.csv, prescriptions.csv, truth.csv, mue.csv and ncci.txt.
+    /// Folder for claims.csv, sessions.csv, prescriptions.csv, truth.csv, mue.csv and ncci.txt
+    /// (with --nights: for night1 … nightK, mue.csv and ncci.txt).
     #[arg(long)]
     pub out: PathBuf,
     /// Number of claim lines (the batch stops at the first patient boundary past it).
@@ -23,18 +24,20 @@ pub struct GenerateArgs {
     /// Seed: the same seed gives the same batch, whatever the thread count.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Share of patients carrying one planted defect, spread evenly over the 25 rules.
+    /// Share of patients carrying one planted defect, spread evenly over the planted rules.
     #[arg(long, default_value_t = 0.04)]
     pub defect_rate: f64,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Cut the batch into K successive nights: DIR/night1 … DIR/nightK, each with claims.csv,
-    /// sessions.csv, prescriptions.csv and its truth.csv, the findings of scrubbing the nights in
-    /// order with one --state file; mue.csv and ncci.txt are written once, in DIR. Claims go to
-    /// the night their service date falls in (the dates cut in K equal spans), but a patient's
-    /// claims from the first held one on stay together; some clean claims are sent again the next
-    /// night under a new claim_id (DUPLICATE_SUBMISSION).
+    /// sessions.csv, prescriptions.csv (every document of its patients) and truth.csv, the findings
+    /// of scrubbing night1, night2, … in order with one --state file; mue.csv and ncci.txt are
+    /// written once, in DIR. The nights hold the batch written without --nights: each patient's
+    /// visits, in date order, are spread over a run of consecutive nights, its claims from the first
+    /// held one on all in that claim's night (an earlier night holds only clean lines). Some clean
+    /// claims are sent again the next night under a new claim_id, their own and `R`
+    /// (DUPLICATE_SUBMISSION).
     #[arg(long, value_name = "K")]
     pub nights: Option<usize>,
     /// With --nights: the share of patients one of whose clean claims is sent again the next night.
@@ -45,12 +48,15 @@ pub struct GenerateArgs {
 /// Patients per unit of parallel work.
 const CHUNK: u64 = 512;
 
+/// Where an output stood after a patient: (claims, sessions, prescriptions, truth) byte ends and
+/// claim lines so far.
+type End = (usize, usize, usize, usize, usize);
+
 struct Part {
     /// One chunk per output folder: the batch, or each night.
     outs: Vec<Chunk>,
-    /// After each patient, per output: (claims, sessions, prescriptions, truth) byte ends and
-    /// claim lines so far.
-    ends: Vec<Vec<(usize, usize, usize, usize, usize)>>,
+    /// After each patient, per output.
+    ends: Vec<Vec<End>>,
     /// After each patient: the batch's claim lines so far (re-sent copies not counted).
     lines: Vec<usize>,
 }
@@ -220,11 +226,11 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
     }
     std::fs::write(args.out.join("mue.csv"), generate::MUE_CSV)?;
     std::fs::write(args.out.join("ncci.txt"), generate::ncci_txt())?;
-    if args.nights.is_some() {
+    if let Some(k) = args.nights {
         let per_night: Vec<String> = written.iter().map(|w| w.to_string()).collect();
         eprintln!(
-            "claimscrub generate: nights {} with {} claim lines ({} sent again under a new claim_id); scrub night1, night2, … in order with one --state",
-            args.out.join("night1").display(),
+            "claimscrub generate: {k} nights in {} (night1 … night{k}) of {} claim lines, {} of them lines of claims sent again under a new claim_id; scrub them in order with one --state",
+            args.out.display(),
             per_night.join(", "),
             written.iter().sum::<usize>() - lines
         );

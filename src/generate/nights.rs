@@ -2,13 +2,17 @@
 //! scrubbed in order with one `--state`, find exactly each night's `truth.csv` (SPEC §10).
 //!
 //! The batch is the one `generate` writes without `--nights`, with its truth; each patient's rows are
-//! split over the nights by service date, so no rule is re-implemented for the split. What makes
-//! the truth carry over: an earlier night holds only lines the whole batch calls clean (a held line
-//! is not recorded clean, so a later night would not count it). From a patient's first held claim
-//! on (by service date), all of the patient's claims go to that claim's night; the patient's earlier
-//! claims go to the nights their dates fall in. Then the visits counted against a prescription,
-//! the visits of a week and the Medicare therapy totals of a later night are the whole batch's:
-//! the recorded clean lines stand for the earlier dates the whole batch had in front of them.
+//! split over the nights by service date, so no rule is re-implemented for the split. A patient's
+//! course of treatment is billed as it goes: its visit dates, in order, are spread over a run of
+//! consecutive nights drawn for the patient (a night holds the visits of many courses, of any
+//! date). Cutting the batch's two years of dates into K spans instead would leave few patients
+//! across two nights, and little of SPEC §10 exercised. What makes the truth carry over: an earlier
+//! night holds only lines the whole batch calls clean (a held line is not recorded clean, so a
+//! later night would not count it). From a patient's first held claim on (by service date), all of
+//! the patient's claims go to that claim's night. Then the visits counted against a
+//! prescription, the visits of a week and the Medicare therapy totals of a later night are the
+//! whole batch's: the recorded clean lines stand for the earlier dates the whole batch had in
+//! front of them.
 //!
 //! DUPLICATE_SUBMISSION needs an earlier night, so it is planted here: a clean claim of night j is
 //! sent again under a new claim_id (its id and `R`) in night j+1, with its visit's sessions, for a
@@ -21,20 +25,15 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::rng::Rng;
-use super::{day, Chunk};
+use super::Chunk;
 use crate::base::values::{parse_date, week_of, Day};
 use crate::facts::therapy::{amount, has_kx, year_of, Bucket};
 use crate::reference::policy::Policy;
 use crate::rules::Rule;
 
-/// The service dates the generator writes (FY2025 and FY2026, and the month after for
-/// DX_CODESET_UNAVAILABLE), cut into K equal spans, one a night.
-const FIRST_DAY: (i32, u32, u32) = (2024, 10, 1);
-const END_DAY: (i32, u32, u32) = (2026, 11, 1);
-
-/// Salt of the stream that picks a patient's re-sent claim: not the patient's own stream, whose
-/// draws are what a seed means for the batch.
-const DUPLICATE_SALT: u64 = 0x6E69_6768_7473_2121;
+/// Salt of the stream that draws a patient's nights and re-sent claim: not the patient's own
+/// stream, whose draws are what a seed means for the batch.
+const NIGHTS_SALT: u64 = 0x6E69_6768_7473_2121;
 
 /// How a batch is cut into nights.
 pub struct Nights {
@@ -43,8 +42,6 @@ pub struct Nights {
     pub duplicate_rate: f64,
     pub seed: u64,
     policy: Policy,
-    first: Day,
-    end: Day,
 }
 
 impl Nights {
@@ -55,16 +52,7 @@ impl Nights {
             seed,
             // the policy the scrub applies by default, as for the batch's own truth
             policy: Policy::builtin(),
-            first: day(FIRST_DAY.0, FIRST_DAY.1, FIRST_DAY.2),
-            end: day(END_DAY.0, END_DAY.1, END_DAY.2),
         }
-    }
-
-    /// The night (0-based) whose span holds the date.
-    fn of_date(&self, d: Day) -> usize {
-        let span = (self.end - self.first) as i64;
-        let at = (d - self.first).max(0) as i64;
-        ((at * self.count as i64 / span) as usize).min(self.count - 1)
     }
 }
 
@@ -140,21 +128,38 @@ pub fn split(index: u64, patient: &Chunk, nights: &Nights, out: &mut [Chunk]) {
         })
         .collect();
     let held = |claim: &str| truth.iter().any(|t| t.0 == claim && t.2.is_reject());
-    // the first held claim's date: it and everything after go to its night
-    let tail = claims
-        .iter()
-        .filter(|c| held(c.claim_id))
-        .map(|c| c.date)
-        .min();
-    let night = |d: Day| match tail {
-        Some(t) if d >= t => nights.of_date(t),
-        _ => nights.of_date(d),
-    };
     let sessions: Vec<(&str, Day)> = patient
         .sessions
         .lines()
         .map(|s| (s, parse_date(s.split(',').nth(3).unwrap()).expect("date")))
         .collect();
+    // the first held claim's date: it and everything after go to one night
+    let tail = claims
+        .iter()
+        .filter(|c| held(c.claim_id))
+        .map(|c| c.date)
+        .min();
+    let mut units: Vec<Day> = claims
+        .iter()
+        .map(|c| c.date)
+        .chain(sessions.iter().map(|s| s.1))
+        .map(|d| tail.map_or(d, |t| d.min(t)))
+        .collect();
+    units.sort_unstable();
+    units.dedup();
+    // the patient's run of nights, first..=last; its dates spread evenly over it, in order
+    let mut rng = Rng::for_item(nights.seed ^ NIGHTS_SALT, index);
+    // two nights drawn, the earlier one first: a night holds about as many lines as another
+    let (a, b) = (
+        rng.range(0, nights.count as i64 - 1) as usize,
+        rng.range(0, nights.count as i64 - 1) as usize,
+    );
+    let (first, last) = (a.min(b), a.max(b));
+    let span = last - first + 1;
+    let night = |d: Day| {
+        let i = units.partition_point(|&u| u < tail.map_or(d, |t| d.min(t)));
+        first + i * span / units.len()
+    };
 
     let mut present = vec![false; nights.count];
     for c in &claims {
@@ -174,7 +179,7 @@ pub fn split(index: u64, patient: &Chunk, nights: &Nights, out: &mut [Chunk]) {
     }
 
     let resent = resend(
-        index, &claims, &truth, &sessions, patient, nights, &night, &present, out,
+        &mut rng, &claims, &truth, &sessions, patient, nights, &night, &present, out,
     );
     for (n, here) in present.iter().enumerate() {
         if *here || resent == Some(n) {
@@ -189,7 +194,7 @@ pub fn split(index: u64, patient: &Chunk, nights: &Nights, out: &mut [Chunk]) {
 /// else. Returns that night.
 #[allow(clippy::too_many_arguments)]
 fn resend(
-    index: u64,
+    rng: &mut Rng,
     claims: &[ClaimRow],
     truth: &[(&str, u32, Rule)],
     sessions: &[(&str, Day)],
@@ -199,7 +204,6 @@ fn resend(
     present: &[bool],
     out: &mut [Chunk],
 ) -> Option<usize> {
-    let mut rng = Rng::for_item(nights.seed ^ DUPLICATE_SALT, index);
     if nights.count < 2 || !rng.chance(nights.duplicate_rate) {
         return None;
     }
