@@ -9,6 +9,7 @@
 //! (`mue.csv`) and the physical-medicine PTP edits of DOMAIN.md (`ncci.txt`): a clean Medicare or
 //! Medicaid visit never bills a pair in force of them.
 
+pub mod nights;
 mod plant;
 pub mod rng;
 
