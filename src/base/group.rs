@@ -146,29 +146,3 @@ mod tests {
         assert_eq!(groups, vec![vec![0, 1, 3], vec![2, 6, 7], vec![4, 5]]);
     }
 }
-
-/// A patient's place among the batch's parts and in the nightly state's order: FNV-1a over the
-/// bytes, then SplitMix64's finaliser (FNV leaves the high bits of short keys poorly mixed).
-/// Written out, not a library hasher, because the state keeps it on disk: it must not change
-/// with a dependency's version.
-pub fn stable_hash(key: &str) -> u64 {
-    let mut x: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in key.as_bytes() {
-        x ^= b as u64;
-        x = x.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d049bb133111eb);
-    x ^ (x >> 31)
-}
-
-#[cfg(test)]
-mod stable_hash_tests {
-    #[test]
-    fn never_changes() {
-        // fixed once: the nightly state stores these values, so they must not move
-        assert_eq!(super::stable_hash(""), 0xf52a_15e9_a9b5_e89b);
-        assert_eq!(super::stable_hash("P-1"), 0x46e2_50a1_d0e5_f487);
-        assert_eq!(super::stable_hash("P-00000001"), 0xfd55_858d_5515_f699);
-    }
-}

@@ -537,9 +537,14 @@ impl PartIndex {
 
 /// The part of a key: a well-mixed hash of its bytes, so that parts come out even.
 pub fn part_of_key(key: &str, parts: usize) -> usize {
-    // a range of the hash a part: the nightly state keeps lines in this hash's order, so a
-    // part's earlier lines are one stretch of its file whatever the number of parts
-    let x = crate::base::group::stable_hash(key);
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    key.hash(&mut h);
+    let mut x = h.finish();
+    // SplitMix64's finaliser: FxHash alone leaves the low bits of short keys poorly mixed
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d049bb133111eb);
+    x ^= x >> 31;
     ((x as u128 * parts as u128) >> 64) as usize
 }
 

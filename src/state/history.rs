@@ -66,28 +66,23 @@ pub fn prescriptions(conn: &Connection, patient: &str) -> Result<Vec<Value>> {
         "SELECT p.rx_id, p.document_type, p.authorized_sessions, p.sessions_used, p.start_date,
                 p.end_date,
                 (SELECT count(DISTINCT l.service_date) FROM lines l
-                 WHERE l.patient_hash = ?2 AND l.patient_id = p.patient_id AND l.rx_id = p.rx_id
-                   AND l.outcome = 'clean'),
+                 WHERE l.patient_id = p.patient_id AND l.rx_id = p.rx_id AND l.outcome = 'clean'),
                 (SELECT count(DISTINCT l.service_date) FROM lines l
-                 WHERE l.patient_hash = ?2 AND l.patient_id = p.patient_id AND l.rx_id = p.rx_id
-                   AND l.outcome = 'held')
+                 WHERE l.patient_id = p.patient_id AND l.rx_id = p.rx_id AND l.outcome = 'held')
          FROM prescriptions p WHERE p.patient_id = ?1 ORDER BY p.start_date, p.rx_id",
     )?;
-    let rows = q.query_map(
-        rusqlite::params![patient, super::patient_key(patient)],
-        |r| {
-            Ok(json!({
-                "rx_id": r.get::<_, String>(0)?,
-                "document_type": r.get::<_, String>(1)?,
-                "authorized_sessions": r.get::<_, Option<i64>>(2)?,
-                "sessions_used": r.get::<_, i64>(3)?,
-                "start_date": r.get::<_, String>(4)?,
-                "end_date": r.get::<_, String>(5)?,
-                "recorded_visits": r.get::<_, i64>(6)?,
-                "held_visits": r.get::<_, i64>(7)?,
-            }))
-        },
-    )?;
+    let rows = q.query_map([patient], |r| {
+        Ok(json!({
+            "rx_id": r.get::<_, String>(0)?,
+            "document_type": r.get::<_, String>(1)?,
+            "authorized_sessions": r.get::<_, Option<i64>>(2)?,
+            "sessions_used": r.get::<_, i64>(3)?,
+            "start_date": r.get::<_, String>(4)?,
+            "end_date": r.get::<_, String>(5)?,
+            "recorded_visits": r.get::<_, i64>(6)?,
+            "held_visits": r.get::<_, i64>(7)?,
+        }))
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -98,31 +93,27 @@ pub type RecordedLine = (String, String, String, i64, i64, String);
 pub fn clean_lines(conn: &Connection, patient: &str) -> Result<Vec<RecordedLine>> {
     let mut q = conn.prepare(
         "SELECT service_date, cpt, modifiers, units, charge_micros, payer_type FROM lines
-         WHERE patient_hash = ?2 AND patient_id = ?1 AND outcome = 'clean'
-         ORDER BY service_date, claim_id, line_no",
+         WHERE patient_id = ?1 AND outcome = 'clean' ORDER BY service_date, claim_id, line_no",
     )?;
-    let rows = q.query_map(
-        rusqlite::params![patient, super::patient_key(patient)],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        },
-    )?;
+    let rows = q.query_map([patient], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Whether the state knows the patient at all.
 pub fn has_patient(conn: &Connection, patient: &str) -> Result<bool> {
     let n: i64 = conn.query_row(
-        "SELECT (SELECT count(*) FROM lines WHERE patient_hash = ?2 AND patient_id = ?1)
+        "SELECT (SELECT count(*) FROM lines WHERE patient_id = ?1)
               + (SELECT count(*) FROM prescriptions WHERE patient_id = ?1)",
-        rusqlite::params![patient, super::patient_key(patient)],
+        [patient],
         |r| r.get(0),
     )?;
     Ok(n > 0)

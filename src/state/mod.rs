@@ -35,8 +35,7 @@ CREATE TABLE runs (
     held INTEGER NOT NULL,
     malformed INTEGER NOT NULL
 );
--- by patient, in the order of the hash that assigns patients to parts (`patient_hash`, see
--- `patient_key`): a part's earlier lines are one stretch of the file. (claim_id, line_no) is the
+-- by patient: a run reads its patients' earlier lines as ranges; (claim_id, line_no) is the
 -- record's identity, and a line recorded again replaces it whatever its patient
 CREATE TABLE lines (
     claim_id TEXT NOT NULL,
@@ -52,8 +51,7 @@ CREATE TABLE lines (
     rx_id TEXT NOT NULL,
     outcome TEXT NOT NULL CHECK (outcome IN ('clean', 'held')),
     run_id INTEGER NOT NULL REFERENCES runs (run_id),
-    patient_hash INTEGER NOT NULL,
-    PRIMARY KEY (patient_hash, patient_id, claim_id, line_no)
+    PRIMARY KEY (patient_id, claim_id, line_no)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX lines_by_key ON lines (claim_id, line_no);
 -- the physician documents the runs read, latest first: what `history --patient` shows
@@ -76,13 +74,12 @@ const STAGING: &str = "
 CREATE TEMP TABLE staged (
     start INTEGER PRIMARY KEY, claim_id TEXT, line_no INTEGER, patient_id TEXT,
     service_date TEXT, cpt TEXT, modifiers TEXT, units INTEGER, charge_micros INTEGER,
-    payer_type TEXT, rendering_npi TEXT, rx_id TEXT, patient_hash INTEGER);
+    payer_type TEXT, rendering_npi TEXT, rx_id TEXT);
 CREATE TEMP TABLE staged_rx (
     patient_id TEXT, rx_id TEXT, document_type TEXT, authorized_sessions INTEGER,
     sessions_used INTEGER, start_date TEXT, end_date TEXT, PRIMARY KEY (patient_id, rx_id))
     WITHOUT ROWID;
-CREATE TEMP TABLE want (patient_hash INTEGER, patient_id TEXT, PRIMARY KEY (patient_hash, patient_id))
-    WITHOUT ROWID;
+CREATE TEMP TABLE want (patient_id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TEMP TABLE held (start INTEGER PRIMARY KEY);
 ";
 
@@ -220,8 +217,7 @@ impl State {
             reader.busy_timeout(std::time::Duration::from_secs(10))?;
             reader.execute_batch(
                 "PRAGMA cache_size = -131072;
-                 CREATE TEMP TABLE want (patient_hash INTEGER, patient_id TEXT,
-                     PRIMARY KEY (patient_hash, patient_id)) WITHOUT ROWID;",
+                 CREATE TEMP TABLE want (patient_id TEXT PRIMARY KEY) WITHOUT ROWID;",
             )?;
             readers.push(reader);
         }
@@ -245,8 +241,7 @@ impl State {
             .collect::<FxHashSet<_>>()
             .into_iter()
             .collect();
-        // in the state's order: each reader walks one stretch of the file
-        patients.sort_by_cached_key(|p| patient_key(p));
+        patients.sort_unstable();
         // the records this batch's lines replace, by patient too: a part holds all of a patient's
         // lines, so a corrected line that moved to another patient is judged the same in any
         // number of parts (its old record counts for the old patient this once, and is replaced)
@@ -316,7 +311,7 @@ impl State {
         let tx = &self.conn;
         // many rows a statement: one step per ROWS lines instead of one per line
         const ROWS: usize = 64;
-        const COLS: usize = 13;
+        const COLS: usize = 12;
         let values = |n: usize| -> String {
             let one = format!("({})", ["?"; COLS].join(","));
             format!("INSERT INTO temp.staged VALUES {}", vec![one; n].join(","))
@@ -344,7 +339,6 @@ impl State {
                 ins.raw_bind_parameter(p + 10, policy.profiles[l.payer as usize].name.as_str())?;
                 ins.raw_bind_parameter(p + 11, batch.claim_text(l.rendering_npi))?;
                 ins.raw_bind_parameter(p + 12, rx_id)?;
-                ins.raw_bind_parameter(p + 13, patient_key(batch.claim_text(l.patient_id)))?;
             }
             ins.raw_execute()?;
         }
@@ -403,9 +397,9 @@ impl State {
             "INSERT OR REPLACE INTO main.lines
              SELECT s.claim_id, s.line_no, s.patient_id, s.service_date, s.cpt, s.modifiers,
                     s.units, s.charge_micros, s.payer_type, s.rendering_npi, s.rx_id,
-                    CASE WHEN h.start IS NULL THEN 'clean' ELSE 'held' END, ?1, s.patient_hash
+                    CASE WHEN h.start IS NULL THEN 'clean' ELSE 'held' END, ?1
              FROM temp.staged s LEFT JOIN temp.held h ON h.start = s.start
-             ORDER BY s.patient_hash, s.patient_id, s.claim_id, s.line_no",
+             ORDER BY s.patient_id, s.claim_id, s.line_no",
             [run_id],
         )?;
         conn.execute(
@@ -442,18 +436,16 @@ struct ReadCtx<'a> {
 fn read_earlier(conn: &Connection, patients: &[&str], ctx: &ReadCtx) -> Result<Vec<EarlierLine>> {
     conn.execute("DELETE FROM temp.want", [])?;
     {
-        let mut ins = conn
-            .prepare_cached("INSERT INTO temp.want (patient_hash, patient_id) VALUES (?1, ?2)")?;
+        let mut ins = conn.prepare_cached("INSERT INTO temp.want (patient_id) VALUES (?1)")?;
         for p in patients {
-            ins.execute(params![patient_key(p), p])?;
+            ins.execute([p])?;
         }
     }
     let mut lines = Vec::new();
     let mut q = conn.prepare_cached(
         "SELECT l.patient_id, l.claim_id, l.line_no, l.service_date, l.cpt, l.modifiers,
                     l.units, l.charge_micros, l.payer_type, l.rendering_npi, l.rx_id, l.run_id
-             FROM temp.want w JOIN main.lines l
-                  ON l.patient_hash = w.patient_hash AND l.patient_id = w.patient_id
+             FROM temp.want w JOIN main.lines l ON l.patient_id = w.patient_id
              WHERE l.outcome = 'clean'",
     )?;
     let mut rows = q.query([])?;
@@ -490,12 +482,6 @@ fn read_earlier(conn: &Connection, patients: &[&str], ctx: &ReadCtx) -> Result<V
         });
     }
     Ok(lines)
-}
-
-/// A patient's `patient_hash`: the hash that assigns it to a part, as a signed integer in the
-/// same order.
-pub fn patient_key(patient: &str) -> i64 {
-    (crate::base::group::stable_hash(patient) ^ (1 << 63)) as i64
 }
 
 /// What a run records of itself in `runs`.
