@@ -54,40 +54,6 @@ fn case_name(root: &Path, dir: &Path) -> String {
     parts.join("/")
 }
 
-/// Whether an output's cell agrees with the expected one: the same text, except in a `message`
-/// column, whose expected cell is a fragment of the message (empty: not checked).
-fn cell_agrees(column: &str, want: &str, got: &str) -> bool {
-    if column.trim().eq_ignore_ascii_case("message") {
-        got.contains(want)
-    } else {
-        want == got
-    }
-}
-
-/// The first place where `got` does not agree with `want`, in words.
-fn first_difference(
-    columns: &[String],
-    want: &[Vec<String>],
-    got: &[Vec<String>],
-) -> Option<String> {
-    for (i, (w, g)) in want.iter().zip(got).enumerate() {
-        for ((column, w), g) in columns.iter().zip(w).zip(g) {
-            if !cell_agrees(column, w, g) {
-                let wanted = if column.trim().eq_ignore_ascii_case("message") {
-                    format!("a message containing {w:?}")
-                } else {
-                    format!("{w:?}")
-                };
-                return Some(format!(
-                    "row {}, column {column}: expected {wanted}, got {g:?}",
-                    i + 1
-                ));
-            }
-        }
-    }
-    (want.len() != got.len()).then(|| format!("expected {} rows, got {}", want.len(), got.len()))
-}
-
 /// Compare the named columns of an output with an expected file; `None` when they agree.
 fn compare(expected: &Path, actual: &Path) -> Option<String> {
     let (columns, want) = common::read_csv(expected);
@@ -95,7 +61,7 @@ fn compare(expected: &Path, actual: &Path) -> Option<String> {
         return Some(format!("{} was not written", actual.display()));
     }
     let got = common::project(actual, &columns);
-    let difference = first_difference(&columns, &want, &got)?;
+    let difference = common::first_difference(&columns, &want, &got)?;
     let show = |rows: &[Vec<String>]| {
         rows.iter()
             .map(|r| format!("    {}", r.join(",")))

@@ -154,36 +154,6 @@ fn nights(scenario: &Path) -> Vec<(u32, PathBuf)> {
     nights
 }
 
-/// Whether an output's cell agrees with the expected one: the same text, except in a `message`
-/// column, whose expected cell holds fragments separated by `|` that must all occur in the
-/// message (empty: not checked).
-fn cell_agrees(column: &str, want: &str, got: &str) -> bool {
-    if column.trim().eq_ignore_ascii_case("message") {
-        want.split('|').all(|fragment| got.contains(fragment))
-    } else {
-        want == got
-    }
-}
-
-/// The first place where `got` does not agree with `want`, in words.
-fn first_difference(
-    columns: &[String],
-    want: &[Vec<String>],
-    got: &[Vec<String>],
-) -> Option<String> {
-    for (i, (w, g)) in want.iter().zip(got).enumerate() {
-        for ((column, w), g) in columns.iter().zip(w).zip(g) {
-            if !cell_agrees(column, w, g) {
-                return Some(format!(
-                    "row {}, column {column}: expected {w:?}, got {g:?}",
-                    i + 1
-                ));
-            }
-        }
-    }
-    (want.len() != got.len()).then(|| format!("expected {} rows, got {}", want.len(), got.len()))
-}
-
 /// `want` against `got` as rows of the named columns; `None` when they agree.
 fn compare_rows(
     what: &str,
@@ -191,7 +161,7 @@ fn compare_rows(
     want: &[Vec<String>],
     got: &[Vec<String>],
 ) -> Option<String> {
-    let difference = first_difference(columns, want, got)?;
+    let difference = common::first_difference(columns, want, got)?;
     let show = |rows: &[Vec<String>]| {
         rows.iter()
             .map(|r| format!("    {}", r.join(",")))

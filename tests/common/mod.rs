@@ -104,3 +104,38 @@ pub fn small_batch(dir: &Path) {
         "RX-55,P-77,1999999992,prescription,S13.4XXA;M54.2,12,2025-02-15,2025-05-15,2,97124;97140,,,3\n",
     );
 }
+
+/// Whether an output's cell agrees with the expected one: the same text, except in a `message`
+/// column, whose expected cell holds one fragment, or several separated by `|`, that must all
+/// occur in the message (empty: not checked).
+pub fn cell_agrees(column: &str, want: &str, got: &str) -> bool {
+    if column.trim().eq_ignore_ascii_case("message") {
+        want.split('|').all(|fragment| got.contains(fragment))
+    } else {
+        want == got
+    }
+}
+
+/// The first place where `got` does not agree with `want`, in words (case folders and nights).
+pub fn first_difference(
+    columns: &[String],
+    want: &[Vec<String>],
+    got: &[Vec<String>],
+) -> Option<String> {
+    for (i, (w, g)) in want.iter().zip(got).enumerate() {
+        for ((column, w), g) in columns.iter().zip(w).zip(g) {
+            if !cell_agrees(column, w, g) {
+                let wanted = if column.trim().eq_ignore_ascii_case("message") {
+                    format!("a message containing {w:?}")
+                } else {
+                    format!("{w:?}")
+                };
+                return Some(format!(
+                    "row {}, column {column}: expected {wanted}, got {g:?}",
+                    i + 1
+                ));
+            }
+        }
+    }
+    (want.len() != got.len()).then(|| format!("expected {} rows, got {}", want.len(), got.len()))
+}
