@@ -45,6 +45,10 @@ pub struct HistoryArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Print the recorded lines (of `--patient`, or all) as CSV, by claim_id and line_no: every
+    /// field a run records, with the outcome and the run.
+    #[arg(long, conflicts_with_all = ["json", "prune"])]
+    pub lines: bool,
     /// The policy the scrubs ran with (for the therapy thresholds; default: the built-in one).
     #[arg(long)]
     pub policy: Option<PathBuf>,

@@ -29,7 +29,7 @@ const COMPARED_OUTPUTS: [&str; 4] = ["clean.csv", "held.csv", "rejections.csv", 
 
 /// SPEC §10 as the brief fixes it: the SQLite header of a claimscrub state.
 const APPLICATION_ID: &str = "1129075555";
-const SCHEMA_VERSION: &str = "1";
+const SCHEMA_VERSION: &str = "2";
 
 /// The rows of a query on the state database, every value as text (NULL as empty).
 ///
@@ -330,29 +330,27 @@ fn check_recorded_run(state: &Path, night: &Path, out: &Path, runs_so_far: usize
 /// by claim_id, line_no.
 fn check_state_lines(state: &Path, expected: &Path) -> Option<String> {
     let (columns, want) = common::read_csv(expected);
-    let known = [
-        "claim_id",
-        "line_no",
-        "patient_id",
-        "service_date",
-        "cpt",
-        "modifiers",
-        "units",
-        "charge_micros",
-        "payer_type",
-        "rendering_npi",
-        "rx_id",
-        "outcome",
-        "run_id",
-    ];
+    let known = claimscrub::state::history::LINE_COLUMNS;
     if let Some(c) = columns.iter().find(|c| !known.contains(&c.as_str())) {
         return Some(format!("{}: {c} is no column of lines", expected.display()));
     }
-    let sql = format!(
-        "SELECT {} FROM lines ORDER BY claim_id, line_no",
-        columns.join(", ")
-    );
-    match query_state(state, &sql) {
+    // the lines as `history --lines` reads them from the state's blocks
+    let got = claimscrub::state::history::open(state, false)
+        .and_then(|conn| claimscrub::state::history::lines(&conn, None))
+        .map(|lines| {
+            lines
+                .iter()
+                .map(|l| {
+                    let cells = l.cells();
+                    columns
+                        .iter()
+                        .map(|c| cells[known.iter().position(|k| k == c).unwrap()].clone())
+                        .collect::<Vec<String>>()
+                })
+                .collect::<Vec<_>>()
+        })
+        .map_err(|e| format!("reading {}: {e:#}", state.display()));
+    match got {
         Ok(got) => compare_rows(
             "expected_state_lines.csv against lines",
             &columns,

@@ -25,12 +25,32 @@ fn tables(state: &Path, with_runs: bool) -> String {
     use rusqlite::types::Value;
     let conn = rusqlite::Connection::open(state).unwrap();
     let mut out = String::new();
+    let cell = |v: Value| match v {
+        Value::Text(t) => t,
+        Value::Integer(n) => n.to_string(),
+        Value::Null => "NULL".into(),
+        v => format!("{v:?}"),
+    };
     for (table, order) in [
         ("runs", "run_id"),
-        ("lines", "claim_id, line_no"),
+        ("lines", ""),
         ("prescriptions", "patient_id, rx_id"),
     ] {
         if !with_runs && table == "runs" {
+            continue;
+        }
+        if table == "lines" {
+            // the lines live in blocks: read as `history --lines` reads them
+            for l in claimscrub::state::history::lines(&conn, None).unwrap() {
+                let cells = l.cells();
+                let cells: Vec<&str> = cells
+                    .iter()
+                    .zip(claimscrub::state::history::LINE_COLUMNS)
+                    .filter(|(_, name)| with_runs || *name != "run_id")
+                    .map(|(c, _)| c.as_str())
+                    .collect();
+                out += &format!("lines: {}\n", cells.join(" | "));
+            }
             continue;
         }
         let mut q = conn
@@ -41,12 +61,7 @@ fn tables(state: &Path, with_runs: bool) -> String {
         while let Some(r) = rows.next().unwrap() {
             let cells: Vec<String> = (0..names.len())
                 .filter(|&i| with_runs || names[i] != "run_id")
-                .map(|i| match r.get::<_, Value>(i).unwrap() {
-                    Value::Text(t) => t,
-                    Value::Integer(n) => n.to_string(),
-                    Value::Null => "NULL".into(),
-                    v => format!("{v:?}"),
-                })
+                .map(|i| cell(r.get::<_, Value>(i).unwrap()))
                 .collect();
             out += &format!("{table}: {}\n", cells.join(" | "));
         }
@@ -158,7 +173,7 @@ fn a_state_in_use_stops_a_second_run_with_a_clear_message() {
     // a reader (`history`) does not stop a run
     let reader = rusqlite::Connection::open(&state).unwrap();
     let n: i64 = reader
-        .query_row("SELECT count(*) FROM lines", [], |r| r.get(0))
+        .query_row("SELECT sum(n) FROM blocks", [], |r| r.get(0))
         .unwrap();
     assert!(n > 0);
     scrub_ok(&dir, &dir.join("o3"), &["--state", st]);
@@ -284,7 +299,7 @@ fn history_lists_runs_and_a_patient_and_prune_keeps_later_lines() {
     let count = || -> i64 {
         rusqlite::Connection::open(&state)
             .unwrap()
-            .query_row("SELECT count(*) FROM lines", [], |r| r.get(0))
+            .query_row("SELECT coalesce(sum(n), 0) FROM blocks", [], |r| r.get(0))
             .unwrap()
     };
     assert_eq!(count(), 3);
@@ -370,4 +385,81 @@ fn a_line_corrected_to_another_patient_is_judged_alike_in_any_number_of_parts() 
         seen.push(outputs(&out));
     }
     assert_eq!(seen[0], seen[1]);
+}
+
+/// Schema 1 (a row per line in `lines`), as the first release with `--state` wrote it.
+const SCHEMA_1: &str = "
+CREATE TABLE runs (run_id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, ended_at TEXT NOT NULL,
+    inputs TEXT NOT NULL, lines INTEGER NOT NULL, clean INTEGER NOT NULL, held INTEGER NOT NULL,
+    malformed INTEGER NOT NULL);
+CREATE TABLE lines (claim_id TEXT NOT NULL, line_no INTEGER NOT NULL, patient_id TEXT NOT NULL,
+    service_date TEXT NOT NULL, cpt TEXT NOT NULL, modifiers TEXT NOT NULL, units INTEGER NOT NULL,
+    charge_micros INTEGER NOT NULL, payer_type TEXT NOT NULL, rendering_npi TEXT NOT NULL,
+    rx_id TEXT NOT NULL, outcome TEXT NOT NULL CHECK (outcome IN ('clean', 'held')),
+    run_id INTEGER NOT NULL REFERENCES runs (run_id),
+    PRIMARY KEY (patient_id, claim_id, line_no)) WITHOUT ROWID;
+CREATE UNIQUE INDEX lines_by_key ON lines (claim_id, line_no);
+CREATE TABLE prescriptions (patient_id TEXT NOT NULL, rx_id TEXT NOT NULL,
+    document_type TEXT NOT NULL, authorized_sessions INTEGER, sessions_used INTEGER NOT NULL,
+    start_date TEXT NOT NULL, end_date TEXT NOT NULL, run_id INTEGER NOT NULL REFERENCES runs (run_id),
+    PRIMARY KEY (patient_id, rx_id)) WITHOUT ROWID;
+PRAGMA application_id = 1129075555;
+PRAGMA user_version = 1;
+";
+
+#[test]
+fn a_state_of_schema_1_is_upgraded_by_the_next_run_and_judges_the_same() {
+    let dir = scratch("state_upgrade");
+    let night1 = dir.join("night1");
+    let night2 = dir.join("night2");
+    for (d, seed) in [(&night1, 21), (&night2, 22)] {
+        std::fs::create_dir_all(d).unwrap();
+        generate(d, 5_000, seed);
+    }
+    let new = dir.join("new.db");
+    scrub_ok(
+        &night1,
+        &dir.join("o1"),
+        &["--state", new.to_str().unwrap()],
+    );
+    // the same night recorded in schema 1, row by row
+    let old = dir.join("old.db");
+    {
+        let v2 = rusqlite::Connection::open(&new).unwrap();
+        let v1 = rusqlite::Connection::open(&old).unwrap();
+        v1.execute_batch(SCHEMA_1).unwrap();
+        v1.execute_batch(&format!("ATTACH '{}' AS v2", new.display()))
+            .unwrap();
+        v1.execute_batch(
+            "INSERT INTO runs SELECT * FROM v2.runs;
+             INSERT INTO prescriptions SELECT * FROM v2.prescriptions;",
+        )
+        .unwrap();
+        let lines = claimscrub::state::history::lines(&v2, None).unwrap();
+        assert!(lines.len() > 1000);
+        for l in lines {
+            let c = l.cells();
+            v1.execute(
+                "INSERT INTO lines VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                rusqlite::params_from_iter(c.iter()),
+            )
+            .unwrap();
+        }
+    }
+    let dry = scrub(
+        &night2,
+        &dir.join("dry"),
+        &["--state", old.to_str().unwrap(), "--dry-run"],
+    );
+    assert_eq!(dry.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&dry.stderr).contains("schema version 1"));
+    scrub_ok(&night2, &dir.join("a"), &["--state", new.to_str().unwrap()]);
+    scrub_ok(&night2, &dir.join("b"), &["--state", old.to_str().unwrap()]);
+    assert_eq!(outputs(&dir.join("a")), outputs(&dir.join("b")));
+    assert_eq!(lines_of(&new), lines_of(&old));
+    let version: i64 = rusqlite::Connection::open(&old)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
 }

@@ -2,6 +2,7 @@
 //! (input, facts, rules, ledger, output); every stage builds on it.
 
 pub mod group;
+pub mod hash;
 pub mod text;
 pub mod values;
 

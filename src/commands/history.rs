@@ -29,6 +29,16 @@ pub fn run(args: &HistoryArgs) -> Result<i32> {
         return Ok(0);
     }
     let conn = history::open(&args.state, false)?;
+    if args.lines {
+        let lines = history::lines(&conn, args.patient.as_deref())?;
+        let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+        w.write_record(history::LINE_COLUMNS)?;
+        for l in &lines {
+            w.write_record(l.cells())?;
+        }
+        w.flush()?;
+        return Ok(0);
+    }
     let policy = match &args.policy {
         Some(p) => Policy::load(p).with_context(|| format!("--policy {}", p.display()))?,
         None => Policy::builtin(),

@@ -22,7 +22,6 @@ pub struct EarlierLine {
     pub charge: i64,
     /// Index of its payer_type's profile in this run's policy; `None` when the policy has none.
     pub payer: Option<u8>,
-    pub rendering_npi: Code,
     /// The prescription the line was linked to; empty when none.
     pub rx_id: Code,
     /// The day the recording run started.
@@ -49,7 +48,8 @@ impl Earlier {
     }
 
     pub fn new(mut lines: Vec<EarlierLine>) -> Earlier {
-        lines.sort_unstable_by(|a, b| {
+        use rayon::prelude::*;
+        lines.par_sort_unstable_by(|a, b| {
             (&a.patient_id, a.date, &a.claim_id, a.line_no).cmp(&(
                 &b.patient_id,
                 b.date,

@@ -535,16 +535,10 @@ impl PartIndex {
     }
 }
 
-/// The part of a key: a well-mixed hash of its bytes, so that parts come out even.
+/// The part of a key: its stable hash cut into `parts` even ranges by the high bits, so that the
+/// nightly state's buckets (the top bits of the same hash) each lie within one or two parts.
 pub fn part_of_key(key: &str, parts: usize) -> usize {
-    use std::hash::{Hash, Hasher};
-    let mut h = rustc_hash::FxHasher::default();
-    key.hash(&mut h);
-    let mut x = h.finish();
-    // SplitMix64's finaliser: FxHash alone leaves the low bits of short keys poorly mixed
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d049bb133111eb);
-    x ^= x >> 31;
+    let x = crate::base::hash::stable_hash(key.as_bytes());
     ((x as u128 * parts as u128) >> 64) as usize
 }
 

@@ -62,7 +62,6 @@ mod tests {
             units: 2,
             charge: 90_000_000,
             payer: None,
-            rendering_npi: "1234567893".into(),
             rx_id: "RX-1".into(),
             run_date: parse_date("2025-03-11").unwrap(),
         }

@@ -74,7 +74,6 @@ mod tests {
             units: 2,
             charge: charge * 1_000_000,
             payer: policy.profile_index(payer).map(|p| p as u8),
-            rendering_npi: "1234567893".into(),
             rx_id: "".into(),
             run_date: parse_date("2025-06-01").unwrap(),
         }

@@ -115,7 +115,6 @@ mod tests {
             units: 2,
             charge: 3_100_000_000,
             payer: Policy::builtin().profile_index("medicare").map(|p| p as u8),
-            rendering_npi: "1234567893".into(),
             rx_id: "".into(),
             run_date: parse_date("2025-02-04").unwrap(),
         };
