@@ -109,7 +109,7 @@ fn x12_part(claims: &str, truth: &str, opts: &x12::Options) -> X12Part {
 /// Where the claims of one output folder go.
 enum ClaimsOut {
     Csv(BufWriter<File>),
-    X837(Interchange<BufWriter<File>>),
+    X837(Box<Interchange<BufWriter<File>>>),
 }
 
 /// Patients per unit of parallel work.
@@ -234,7 +234,7 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
     for d in &dirs {
         let mut f = create(d, claims_name)?;
         claims_out.push(if x837 {
-            ClaimsOut::X837(Interchange::new(f, &opts)?)
+            ClaimsOut::X837(Box::new(Interchange::new(f, &opts)?))
         } else {
             f.write_all(generate::CLAIMS_HEADER.as_bytes())?;
             ClaimsOut::Csv(f)
@@ -308,12 +308,12 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
             for (d, (ch, &(c, s, r, t, l))) in p.outs.iter().zip(&p.ends[n - 1]).enumerate() {
                 let fs = &mut files[d];
                 written[d] += l;
-                fs[0].write_all(ch.sessions[..s].as_bytes())?;
-                fs[1].write_all(ch.prescriptions[..r].as_bytes())?;
+                fs[0].write_all(&ch.sessions.as_bytes()[..s])?;
+                fs[1].write_all(&ch.prescriptions.as_bytes()[..r])?;
                 match &mut claims_out[d] {
                     ClaimsOut::Csv(f) => {
-                        f.write_all(ch.claims[..c].as_bytes())?;
-                        fs[2].write_all(ch.truth[..t].as_bytes())?;
+                        f.write_all(&ch.claims.as_bytes()[..c])?;
+                        fs[2].write_all(&ch.truth.as_bytes()[..t])?;
                     }
                     ClaimsOut::X837(x) => {
                         let xp = &x12_parts[i][d];
