@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
 use crate::generate::nights::{self, Nights};
+use crate::generate::x12::{self, Interchange};
 use crate::generate::{self, Chunk, Codes};
 use crate::reference::icd10::CodeSets;
 
@@ -43,10 +44,80 @@ pub struct GenerateArgs {
     /// With --nights: the share of patients one of whose clean claims is sent again the next night.
     #[arg(long, default_value_t = 0.01, requires = "nights")]
     pub duplicate_rate: f64,
+    /// The claims file: csv (claims.csv) or 837 (claims.837, an X12 837P 005010X222A1
+    /// interchange of the same claims, which SPEC §11 reads back to the same rows). 837P cannot
+    /// carry a line without a diagnosis code: such claims are left out of claims.837, listed in
+    /// claims_left_out.csv, and their findings left out of truth.csv. The other files are the same
+    /// in both formats; a claims file of the other format in the folder is removed.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ClaimsFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimsFormat {
+    Csv,
+    #[value(name = "837")]
+    X837,
+}
+
+/// A part's claims of one output as 837P transactions.
+struct X12Part {
+    bodies: Vec<x12::Body>,
+    /// truth.csv rows of the claims written.
+    truth: String,
+    /// claims_left_out.csv rows.
+    left_out: Vec<u8>,
+    claims_left_out: usize,
+    lines: usize,
+}
+
+fn x12_part(claims: &str, truth: &str, opts: &x12::Options) -> X12Part {
+    let mut data = String::with_capacity(generate::CLAIMS_HEADER.len() + claims.len());
+    data.push_str(generate::CLAIMS_HEADER);
+    data.push_str(claims);
+    let mut records =
+        x12::read_claims_csv(data.as_bytes(), "claims").expect("the generator's own header");
+    // lines within a part mean nothing to a reader of claims_left_out.csv
+    records.iter_mut().for_each(|r| r.line = 0);
+    let prepared = x12::prepare(&records, &opts.separators);
+    let gone: rustc_hash::FxHashSet<&str> = prepared
+        .left_out
+        .iter()
+        .map(|l| l.claim_id.as_str())
+        .collect();
+    let truth: String = truth
+        .split_inclusive('\n')
+        .filter(|row| !gone.contains(row.split(',').next().unwrap_or_default()))
+        .collect();
+    let mut left_out = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for l in &prepared.left_out {
+        left_out
+            .write_record([l.claim_id.as_str(), l.reason.as_str()])
+            .expect("write to memory");
+    }
+    X12Part {
+        bodies: x12::bodies(&prepared.claims, opts),
+        truth,
+        left_out: left_out.into_inner().expect("write to memory"),
+        claims_left_out: prepared.left_out.len(),
+        lines: prepared.lines(),
+    }
+}
+
+/// Where the claims of one output folder go.
+enum ClaimsOut {
+    Csv(BufWriter<File>),
+    X837(Box<Interchange<BufWriter<File>>>),
 }
 
 /// Patients per unit of parallel work.
 const CHUNK: u64 = 512;
+
+/// With --format 837: the claims 837P cannot carry, and why.
+const LEFT_OUT: &str = "claims_left_out.csv";
+const LEFT_OUT_HEADER: &str = "claim_id,reason\n";
 
 /// Where an output stood after a patient: (claims, sessions, prescriptions, truth) byte ends and
 /// claim lines so far.
@@ -139,42 +210,57 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
             .with_context(|| format!("--out {}: cannot create", d.display()))?;
     }
     let codes = Codes::new(&CodeSets::load(&[])?);
-    let names = [
-        "claims.csv",
+    let x837 = args.format == ClaimsFormat::X837;
+    let claims_name = if x837 { "claims.837" } else { "claims.csv" };
+    let mut names = vec![
+        claims_name,
         "sessions.csv",
         "prescriptions.csv",
         "truth.csv",
     ];
+    if x837 {
+        names.push(LEFT_OUT);
+    }
     let tmp = |d: &PathBuf, n: &str| d.join(format!(".{n}.partial"));
-    // per output folder, its four files
-    let mut files = dirs
-        .iter()
-        .map(|d| {
-            names
-                .iter()
-                .map(|n| {
-                    File::create(tmp(d, n))
-                        .map(|f| BufWriter::with_capacity(1 << 22, f))
-                        .with_context(|| format!("{}: cannot create", tmp(d, n).display()))
-                })
-                .collect::<Result<Vec<_>>>()
-        })
-        .collect::<Result<Vec<_>>>()?;
-    for fs in &mut files {
+    let create = |d: &PathBuf, n: &str| {
+        File::create(tmp(d, n))
+            .map(|f| BufWriter::with_capacity(1 << 22, f))
+            .with_context(|| format!("{}: cannot create", tmp(d, n).display()))
+    };
+    let opts = x12::Options::default();
+    // per output folder: its claims, then sessions, prescriptions, truth (and claims_left_out)
+    let mut claims_out = Vec::with_capacity(dirs.len());
+    let mut files = Vec::with_capacity(dirs.len());
+    for d in &dirs {
+        let mut f = create(d, claims_name)?;
+        claims_out.push(if x837 {
+            ClaimsOut::X837(Box::new(Interchange::new(f, &opts)?))
+        } else {
+            f.write_all(generate::CLAIMS_HEADER.as_bytes())?;
+            ClaimsOut::Csv(f)
+        });
+        let mut fs = names[1..]
+            .iter()
+            .map(|n| create(d, n))
+            .collect::<Result<Vec<_>>>()?;
         for (f, h) in fs.iter_mut().zip([
-            generate::CLAIMS_HEADER,
             generate::SESSIONS_HEADER,
             generate::PRESCRIPTIONS_HEADER,
             generate::TRUTH_HEADER,
+            LEFT_OUT_HEADER,
         ]) {
             f.write_all(h.as_bytes())?;
         }
+        files.push(fs);
     }
 
     let batch = (rayon::current_num_threads() * 4) as u64;
     let (mut next, mut lines, mut patients) = (0u64, 0usize, 0u64);
     let mut written = vec![0usize; dirs.len()];
-    'outer: while (lines as u64) < args.claims {
+    // with --format 837: the lines written into claims.837, and the claims left out
+    let (mut in_837, mut claims_left_out) = (0usize, 0usize);
+    let mut done = false;
+    while !done && (lines as u64) < args.claims {
         let parts: Vec<Part> = (0..batch)
             .into_par_iter()
             .map(|c| {
@@ -188,40 +274,89 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
             })
             .collect();
         next += batch * CHUNK;
+        // the patients each part gives the batch: the first patient that reaches the requested
+        // count ends it
+        let mut taken: Vec<(Part, usize)> = Vec::with_capacity(parts.len());
         for p in parts {
             let left = args.claims - lines as u64;
-            // the first patient that reaches the requested count ends the batch
             let cut = p.lines.iter().position(|&l| l as u64 >= left);
             let n = cut.map(|i| i + 1).unwrap_or(p.lines.len());
-            for ((fs, ch), &(c, s, r, t, _)) in files.iter_mut().zip(&p.outs).zip(&p.ends[n - 1]) {
-                for (f, text) in fs.iter_mut().zip([
-                    &ch.claims[..c],
-                    &ch.sessions[..s],
-                    &ch.prescriptions[..r],
-                    &ch.truth[..t],
-                ]) {
-                    f.write_all(text.as_bytes())?;
-                }
-            }
-            for (w, e) in written.iter_mut().zip(&p.ends[n - 1]) {
-                *w += e.4;
-            }
             lines += p.lines[n - 1];
             patients += n as u64;
+            taken.push((p, n));
             if cut.is_some() {
-                break 'outer;
+                done = true;
+                break;
+            }
+        }
+        // 837P: each output's claims of each part as transactions, side by side
+        let x12_parts: Vec<Vec<X12Part>> = if x837 {
+            taken
+                .par_iter()
+                .map(|(p, n)| {
+                    p.outs
+                        .iter()
+                        .zip(&p.ends[n - 1])
+                        .map(|(ch, e)| x12_part(&ch.claims[..e.0], &ch.truth[..e.3], &opts))
+                        .collect()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (i, (p, n)) in taken.iter().enumerate() {
+            for (d, (ch, &(c, s, r, t, l))) in p.outs.iter().zip(&p.ends[n - 1]).enumerate() {
+                let fs = &mut files[d];
+                written[d] += l;
+                fs[0].write_all(&ch.sessions.as_bytes()[..s])?;
+                fs[1].write_all(&ch.prescriptions.as_bytes()[..r])?;
+                match &mut claims_out[d] {
+                    ClaimsOut::Csv(f) => {
+                        f.write_all(&ch.claims.as_bytes()[..c])?;
+                        fs[2].write_all(&ch.truth.as_bytes()[..t])?;
+                    }
+                    ClaimsOut::X837(x) => {
+                        let xp = &x12_parts[i][d];
+                        for b in &xp.bodies {
+                            x.transaction(b)?;
+                        }
+                        fs[2].write_all(xp.truth.as_bytes())?;
+                        fs[3].write_all(&xp.left_out)?;
+                        in_837 += xp.lines;
+                        claims_left_out += xp.claims_left_out;
+                    }
+                }
             }
         }
     }
-    for fs in &mut files {
+    for (c, fs) in claims_out.into_iter().zip(&mut files) {
+        match c {
+            ClaimsOut::Csv(mut f) => f.flush()?,
+            ClaimsOut::X837(x) => x.finish()?.flush()?,
+        }
         for f in fs {
             f.flush()?;
         }
     }
     drop(files);
     for d in &dirs {
-        for n in names {
+        for n in &names {
             std::fs::rename(tmp(d, n), d.join(n))?;
+        }
+        // a claims file of the other format would be a second claims input of the folder
+        let stale: &[&str] = if x837 {
+            &["claims.csv"]
+        } else {
+            &["claims.837", LEFT_OUT]
+        };
+        for n in stale {
+            match std::fs::remove_file(d.join(n)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e)
+                        .with_context(|| format!("{}: cannot remove", d.join(n).display()))
+                }
+                _ => {}
+            }
         }
     }
     std::fs::write(args.out.join("mue.csv"), generate::MUE_CSV)?;
@@ -233,6 +368,13 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
             args.out.display(),
             per_night.join(", "),
             written.iter().sum::<usize>() - lines
+        );
+    }
+    if x837 {
+        let all: usize = written.iter().sum();
+        eprintln!(
+            "claimscrub generate: claims as X12 837P (005010X222A1) in claims.837: {in_837} of {all} claim lines; {} lines of {claims_left_out} claims 837P cannot carry left out (claims_left_out.csv), and their findings left out of truth.csv",
+            all - in_837
         );
     }
     eprintln!(

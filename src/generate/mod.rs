@@ -12,6 +12,7 @@
 pub mod nights;
 mod plant;
 pub mod rng;
+pub mod x12;
 
 use std::fmt::Write as _;
 
