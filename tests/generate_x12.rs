@@ -2,7 +2,7 @@
 //! well-formed (counts, control numbers, HL parents, LX numbering), depends on the seed only, and
 //! gives back the claims rows of SPEC §2, read by a small parser of this file that knows nothing
 //! of the writer; scrubbed as those rows, it finds exactly its truth.csv. The demo batch as 837P
-//! (fixtures/demo/claims.837) is what the converter writes today, and the samples of fixtures/x12/
+//! (fixtures/x12/demo/claims.837) is what the converter writes today, and the samples of fixtures/x12/
 //! are well-formed too. `x12valid_*` run pyx12 (scripts/x12valid.sh) and are ignored by default.
 
 mod common;
@@ -614,19 +614,19 @@ fn demo_837() -> claimscrub::generate::x12::Conversion {
     .unwrap()
 }
 
-/// fixtures/demo/claims.837 is what the converter writes of fixtures/demo/claims.csv today.
+/// fixtures/x12/demo/claims.837 is what the converter writes of fixtures/demo/claims.csv today.
 /// `CLAIMSCRUB_BLESS=1 cargo test --release --test generate_x12 demo` writes it again.
 #[test]
 fn the_demo_837p_is_the_converters_output_of_the_demo_csv() {
     let c = demo_837();
-    let path = repo("fixtures/demo/claims.837");
+    let path = repo("fixtures/x12/demo/claims.837");
     if std::env::var_os("CLAIMSCRUB_BLESS").is_some() {
         std::fs::write(&path, &c.text).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == c.text,
-        "fixtures/demo/claims.837 is stale: run CLAIMSCRUB_BLESS=1 cargo test --release --test generate_x12 demo"
+        "fixtures/x12/demo/claims.837 is stale: run CLAIMSCRUB_BLESS=1 cargo test --release --test generate_x12 demo"
     );
     let gone: Vec<&str> = c.left_out.iter().map(|l| l.claim_id.as_str()).collect();
     assert_eq!(gone, DEMO_LEFT_OUT, "{:?}", c.left_out);
@@ -837,7 +837,7 @@ fn x12valid(files: &[&Path]) {
 fn x12valid_accepts_a_generated_837p_the_demo_and_the_samples() {
     let dir = scratch("genx-x12valid");
     generate(&dir, "837", "4000", "13", "2", "0.5");
-    let mut files = vec![dir.join("claims.837"), repo("fixtures/demo/claims.837")];
+    let mut files = vec![dir.join("claims.837"), repo("fixtures/x12/demo/claims.837")];
     files.extend(samples());
     x12valid(&files.iter().map(|p| p.as_path()).collect::<Vec<_>>());
 }
