@@ -172,7 +172,10 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     let parts = match args.parts {
         Some(0) => bail!("--parts 0: give at least 1"),
         Some(n) => n,
-        None => tables.size().div_ceil(PART_BYTES).max(1) as usize,
+        // the state's earlier lines of a part are read into memory beside the part: they count
+        None => (tables.size() + state.as_ref().map_or(0, |s| s.file_bytes))
+            .div_ceil(PART_BYTES)
+            .max(1) as usize,
     };
     let index = if parts > 1 {
         progress.add(3 * (parts as u64 - 1));

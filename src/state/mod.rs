@@ -111,6 +111,8 @@ pub struct State {
     /// Earlier lines read, over all parts (for the summary).
     pub earlier_lines: usize,
     staged: Vec<Staged>,
+    /// The file's size when opened (how big the earlier lines are, for the number of parts).
+    pub file_bytes: u64,
     /// The run_id this run will have: its blocks are written under it as the parts go.
     run_id: i64,
 }
@@ -274,7 +276,7 @@ impl State {
         // while the parts are scrubbed a modest page cache (the parts need the memory); `prepare`
         // takes more for the night's writes
         conn.execute_batch(
-            "PRAGMA main.cache_size = -65536; PRAGMA temp_store = FILE; PRAGMA temp.cache_size = -32768;",
+            "PRAGMA main.cache_size = -16384; PRAGMA temp_store = FILE; PRAGMA temp.cache_size = -4096;",
         )?;
         if !dry_run {
             if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
@@ -332,6 +334,7 @@ impl State {
             earlier_lines: 0,
             staged: Vec::new(),
             run_id,
+            file_bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
         })
     }
 
