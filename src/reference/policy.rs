@@ -33,6 +33,17 @@ struct PolicyFile {
     profiles: BTreeMap<String, ProfileFile>,
     #[serde(default)]
     pairs: Vec<PairFile>,
+    #[serde(default)]
+    x12: X12File,
+}
+
+/// How 837P claims are read (SPEC §11).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct X12File {
+    /// SBR09 (claim filing indicator code) → profile; `*` = every other code.
+    #[serde(default)]
+    payer_type: BTreeMap<String, String>,
 }
 
 /// A payer's own procedure-to-procedure edit (SPEC §9).
@@ -55,6 +66,7 @@ struct PartialPolicyFile {
     physical_medicine_codes: Option<Vec<String>>,
     profiles: Option<BTreeMap<String, PartialProfileFile>>,
     pairs: Option<Vec<PairFile>>,
+    x12: Option<X12File>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -267,6 +279,9 @@ pub struct Policy {
     /// Sorted by name; a claim line refers to its profile by index.
     pub profiles: Vec<Profile>,
     pub pairs: Vec<Pair>,
+    /// 837P: SBR09 codes (upper-cased) → profile index, and the profile of every other code.
+    pub x12_payer_types: BTreeMap<String, usize>,
+    pub x12_other_payer_type: Option<usize>,
     pub source: String,
 }
 
@@ -302,6 +317,21 @@ impl Policy {
                             }
                             (_, profile) => {
                                 all.insert(name, profile);
+                            }
+                        }
+                    }
+                }
+                ("x12", toml::Value::Table(x12)) => {
+                    // `[x12.payer_type]` entries are laid over the built-in ones one by one
+                    let have = merged
+                        .entry("x12")
+                        .or_insert_with(|| toml::Value::Table(Default::default()));
+                    let have = have.as_table_mut().expect("x12 is a table");
+                    for (k, v) in x12 {
+                        match (have.get_mut(&k), v) {
+                            (Some(toml::Value::Table(t)), toml::Value::Table(set)) => t.extend(set),
+                            (_, v) => {
+                                have.insert(k, v);
                             }
                         }
                     }
@@ -440,9 +470,27 @@ impl Policy {
         if pairs.len() > u16::MAX as usize {
             bail!("{source}: more than {} pairs", u16::MAX);
         }
+        let mut x12_payer_types = BTreeMap::new();
+        let mut x12_other_payer_type = None;
+        for (code, name) in &file.x12.payer_type {
+            let Some(i) = profiles
+                .iter()
+                .position(|q| q.name.eq_ignore_ascii_case(name.trim()))
+            else {
+                bail!("{source}: x12.payer_type.{code}: no profile `{name}`");
+            };
+            match code.trim() {
+                "*" => x12_other_payer_type = Some(i),
+                c => {
+                    x12_payer_types.insert(c.to_ascii_uppercase(), i);
+                }
+            }
+        }
         Ok(Policy {
             profiles,
             pairs,
+            x12_payer_types,
+            x12_other_payer_type,
             source: source.to_string(),
         })
     }
@@ -452,6 +500,21 @@ impl Policy {
         self.profiles
             .iter()
             .position(|p| p.name.eq_ignore_ascii_case(payer_type))
+    }
+
+    /// The profile name an 837P claim's SBR09 code gives (SPEC §11), or why there is none.
+    pub fn x12_payer_type(&self, sbr09: &[u8]) -> std::result::Result<&str, String> {
+        let code = String::from_utf8_lossy(sbr09).trim().to_ascii_uppercase();
+        self.x12_payer_types
+            .get(&code)
+            .copied()
+            .or(self.x12_other_payer_type)
+            .map(|i| self.profiles[i].name.as_str())
+            .ok_or_else(|| {
+                format!(
+                    "`{code}` has no entry in the policy's [x12.payer_type] (and no `*` entry for every other code)"
+                )
+            })
     }
 
     /// The policy's pairs as edits, always in force (SPEC §9 "Policy").

@@ -1,0 +1,739 @@
+//! From the segments of an 837P to claim rows with the columns of SPEC §2, as §11 maps them: one
+//! row per service line (LX), or, for a claim that cannot be mapped, one malformed row per line.
+//!
+//! Values are checked here with the same parsers the CSV reader uses, so a claim the CSV path
+//! would reject a line of is malformed as a whole (every line to `malformed.csv`, the claim held).
+
+use std::io::Write;
+
+use anyhow::Result;
+use smallvec::SmallVec;
+
+use super::segments::{component, Segment};
+use super::walk::{Level, Place, Visit};
+use crate::base::values::{parse_charge, parse_date, parse_int};
+use crate::model::Malformed;
+use crate::reference::policy::Policy;
+
+/// The columns of SPEC §2, in order: the header of the rows made.
+pub const HEADER: &str = "claim_id,line_no,patient_id,payer_type,rendering_npi,referring_npi,rx_id,service_date,cpt,modifiers,units,charge,diagnosis_codes";
+
+/// Set in a claim's entry of `Mapped::claims` when it was malformed.
+pub const MALFORMED: u32 = 1 << 31;
+
+/// What the HL loops above a claim say about it.
+#[derive(Clone, Copy, Default)]
+struct Context<'a> {
+    id: &'a [u8],
+    level: Option<Level>,
+    /// 2010AA NM109.
+    billing_npi: &'a [u8],
+    /// 2010BA NM109, and the subscriber HL's segment number.
+    member_id: &'a [u8],
+    subscriber_hl: u64,
+    /// SBR09 of the 2000B loop.
+    filing: &'a [u8],
+}
+
+/// A value and the segment it came from.
+#[derive(Clone, Copy, Default)]
+struct From<'a> {
+    v: &'a [u8],
+    seg: u64,
+}
+
+impl<'a> From<'a> {
+    fn of(v: &'a [u8], seg: &Segment) -> From<'a> {
+        From { v, seg: seg.number }
+    }
+}
+
+#[derive(Default)]
+struct Line<'a> {
+    lx: From<'a>,
+    sv1: Option<Segment>,
+    date: Option<(From<'a>, &'a [u8])>,
+    rx: From<'a>,
+    rendering: From<'a>,
+    referring: From<'a>,
+    /// In a 2410/2420/2430/2440 loop of the line: its REF and DTP are not the line's.
+    in_sub: bool,
+}
+
+/// The claim being read.
+#[derive(Default)]
+struct Claim<'a> {
+    index: u32,
+    first: u64,
+    first_id: &'a [u8],
+    start: usize,
+    end: usize,
+    has_clm: bool,
+    ctx: Context<'a>,
+    clm01: From<'a>,
+    rx: From<'a>,
+    date: Option<(From<'a>, &'a [u8])>,
+    rendering: From<'a>,
+    referring: From<'a>,
+    /// HI codes: principal (ABK/BK) first, then the others (ABF/BF) in order.
+    principal: SmallVec<[&'a [u8]; 2]>,
+    others: SmallVec<[&'a [u8]; 12]>,
+    /// In a 2310/2320/2330 loop: REF and DTP there are not the claim's.
+    in_sub: bool,
+    /// In 2320/2330 (other payers): their providers are not this claim's.
+    in_other_payer: bool,
+    lines: Vec<Line<'a>>,
+}
+
+/// Where the rows go.
+pub enum Sink<W: Write> {
+    /// Rows as CSV text.
+    Csv(W),
+    /// No rows: note the line segment, claim id and raw text of the rows numbered in `wanted`
+    /// (sorted), to describe rows another reader turned down.
+    Describe {
+        wanted: Vec<usize>,
+        found: Vec<(usize, u64, String)>,
+    },
+}
+
+/// The mapping of one file.
+pub struct Mapper<'a, 'p, W: Write> {
+    bytes: &'a [u8],
+    file_name: &'a str,
+    policy: &'p Policy,
+    sink: Sink<W>,
+    buf: Vec<u8>,
+    /// The HL ancestry of the current loop.
+    stack: Vec<Context<'a>>,
+    claim: Option<Claim<'a>>,
+    spare: Vec<Line<'a>>,
+    /// Per claim: rows made, or `MALFORMED` | its lines.
+    pub claims: Vec<u32>,
+    pub malformed: Vec<Malformed>,
+    pub rows: usize,
+    /// Service lines read (LX), plus one for each claim without any.
+    pub lines_read: usize,
+}
+
+impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
+    pub fn new(bytes: &'a [u8], file_name: &'a str, policy: &'p Policy, sink: Sink<W>) -> Self {
+        Mapper {
+            bytes,
+            file_name,
+            policy,
+            sink,
+            buf: Vec::with_capacity(1 << 20),
+            stack: Vec::new(),
+            claim: None,
+            spare: Vec::new(),
+            claims: Vec::new(),
+            malformed: Vec::new(),
+            rows: 0,
+            lines_read: 0,
+        }
+    }
+
+    pub fn into_sink(self) -> Sink<W> {
+        self.sink
+    }
+
+    fn flush_buf(&mut self, all: bool) -> Result<()> {
+        if let Sink::Csv(w) = &mut self.sink {
+            if all || self.buf.len() >= 1 << 20 {
+                w.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// A claim segment: the 2300 loop's and its lines' values, by loop.
+    fn claim_segment(&mut self, seg: &Segment) {
+        let b = self.bytes;
+        let Some(c) = self.claim.as_mut() else {
+            return;
+        };
+        c.end = seg.end + 1;
+        let id = seg.id(b);
+        let el = |i| seg.el(b, i);
+        if id == b"LX" {
+            let mut line = self.spare.pop().unwrap_or_default();
+            line.lx = From::of(el(1), seg);
+            c.lines.push(line);
+            return;
+        }
+        match c.lines.last_mut() {
+            None => match id {
+                b"CLM" => c.clm01 = From::of(el(1), seg),
+                b"REF" if !c.in_sub && el(1) == b"G1" => c.rx = From::of(el(2), seg),
+                b"DTP" if !c.in_sub && el(1) == b"472" => {
+                    c.date = Some((From::of(el(3), seg), el(2)));
+                }
+                b"HI" => {
+                    let sep = seg.seps.component;
+                    for e in seg.elements(b).skip(1) {
+                        let (q, code) = (component(e, sep, 0), component(e, sep, 1));
+                        match q {
+                            b"ABK" | b"BK" => c.principal.push(code),
+                            b"ABF" | b"BF" => c.others.push(code),
+                            _ => {}
+                        }
+                    }
+                }
+                b"SBR" => {
+                    c.in_sub = true;
+                    c.in_other_payer = true;
+                }
+                b"NM1" => {
+                    c.in_sub = true;
+                    if !c.in_other_payer {
+                        match el(1) {
+                            b"DN" => c.referring = From::of(el(9), seg),
+                            b"82" => c.rendering = From::of(el(9), seg),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            },
+            Some(line) => match id {
+                b"SV1" if line.sv1.is_none() => line.sv1 = Some(*seg),
+                b"DTP" if !line.in_sub && el(1) == b"472" => {
+                    line.date = Some((From::of(el(3), seg), el(2)));
+                }
+                b"REF" if !line.in_sub && el(1) == b"G1" => line.rx = From::of(el(2), seg),
+                b"NM1" => {
+                    line.in_sub = true;
+                    match el(1) {
+                        b"82" => line.rendering = From::of(el(9), seg),
+                        b"DN" => line.referring = From::of(el(9), seg),
+                        _ => {}
+                    }
+                }
+                b"LIN" | b"SVD" | b"LQ" => line.in_sub = true,
+                _ => {}
+            },
+        }
+    }
+
+    /// The current claim is complete: its rows, or its lines as malformed.
+    fn finish_claim(&mut self) -> Result<()> {
+        let Some(mut c) = self.claim.take() else {
+            return Ok(());
+        };
+        let b = self.bytes;
+        let mut problems: Vec<String> = Vec::new();
+        let seg_name = |n: u64, id: &str| format!("segment {n} ({id})");
+        let first_id = String::from_utf8_lossy(c.first_id).into_owned();
+        if !c.has_clm {
+            problems.push(format!(
+                "{}: service lines with no CLM before them in their HL loop",
+                seg_name(c.first, &first_id)
+            ));
+        }
+        let claim_id = if c.has_clm {
+            value(&mut problems, c.clm01, "CLM", "CLM01 (claim_id)", true)
+        } else {
+            ""
+        };
+        let (mut patient_id, mut payer) = ("", "");
+        if c.ctx.subscriber_hl == 0 {
+            problems.push(format!(
+                "{}: the claim is in no subscriber loop (HL*22)",
+                seg_name(c.first, &first_id)
+            ));
+        } else {
+            patient_id = value(
+                &mut problems,
+                From {
+                    v: c.ctx.member_id,
+                    seg: c.ctx.subscriber_hl,
+                },
+                "HL",
+                "the subscriber's member id (2010BA NM109)",
+                true,
+            );
+            match self.policy.x12_payer_type(c.ctx.filing) {
+                Ok(p) => payer = p,
+                Err(e) => problems.push(format!(
+                    "{}: SBR09 {e}",
+                    seg_name(c.ctx.subscriber_hl, "HL")
+                )),
+            }
+        }
+        let dx: SmallVec<[&[u8]; 12]> = c.principal.iter().chain(&c.others).copied().collect();
+        if c.lines.is_empty() {
+            problems.push(format!(
+                "{}: the claim has no service line (LX)",
+                seg_name(c.first, &first_id)
+            ));
+        }
+        // each line's row, written into `row` unless the claim has a problem
+        let mut rows = std::mem::take(&mut self.buf);
+        let rows_start = rows.len();
+        for line in &c.lines {
+            let lx = line.lx.seg;
+            let line_no = value(&mut problems, line.lx, "LX", "LX01 (line_no)", true);
+            if !line_no.is_empty() {
+                match parse_int(line_no) {
+                    Ok(v) if v >= 1 && v <= u32::MAX as i64 => {}
+                    _ => problems.push(format!(
+                        "{}: LX01 `{line_no}` is not a line number ≥ 1",
+                        seg_name(lx, "LX")
+                    )),
+                }
+            }
+            let rendering = [
+                line.rendering,
+                c.rendering,
+                From {
+                    v: c.ctx.billing_npi,
+                    seg: 0,
+                },
+            ]
+            .into_iter()
+            .find(|f| !f.v.is_empty())
+            .unwrap_or_default();
+            let rendering_npi = if rendering.v.is_empty() {
+                problems.push(format!(
+                    "{}: no rendering provider NPI (2420A, 2310B or 2010AA NM109)",
+                    seg_name(lx, "LX")
+                ));
+                ""
+            } else {
+                value(
+                    &mut problems,
+                    rendering,
+                    "NM1",
+                    "NM109 (rendering_npi)",
+                    false,
+                )
+            };
+            let referring = if line.referring.v.is_empty() {
+                c.referring
+            } else {
+                line.referring
+            };
+            let referring_npi = value(
+                &mut problems,
+                referring,
+                "NM1",
+                "NM109 (referring_npi)",
+                false,
+            );
+            let rx = if line.rx.v.is_empty() { c.rx } else { line.rx };
+            let rx_id = value(&mut problems, rx, "REF", "REF02 (rx_id)", false);
+            let date = match line.date.or(c.date) {
+                None => {
+                    problems.push(format!(
+                        "{}: the line has no service date (DTP*472 in its 2400 or 2300 loop)",
+                        seg_name(lx, "LX")
+                    ));
+                    None
+                }
+                Some((d, q)) => match service_date(q, d.v) {
+                    Ok(iso) => Some(iso),
+                    Err(e) => {
+                        problems.push(format!("{}: {e}", seg_name(d.seg, "DTP")));
+                        None
+                    }
+                },
+            };
+            let Some(sv1) = line.sv1 else {
+                problems.push(format!(
+                    "{}: the service line has no SV1 (professional service)",
+                    seg_name(lx, "LX")
+                ));
+                continue;
+            };
+            let n = sv1.number;
+            let sep = sv1.seps.component;
+            let sv101 = sv1.el(b, 1);
+            let procedure = component(sv101, sep, 1);
+            let cpt = if procedure.is_empty() {
+                problems.push(format!(
+                    "{}: SV101 `{}` has no procedure code",
+                    seg_name(n, "SV1"),
+                    String::from_utf8_lossy(sv101)
+                ));
+                ""
+            } else {
+                value(
+                    &mut problems,
+                    From {
+                        v: procedure,
+                        seg: n,
+                    },
+                    "SV1",
+                    "SV101-2 (cpt)",
+                    true,
+                )
+            };
+            let mut modifiers = SmallVec::<[&str; 4]>::new();
+            for m in sv101.split(|x| *x == sep).skip(2).take(4) {
+                let m = value(
+                    &mut problems,
+                    From { v: m, seg: n },
+                    "SV1",
+                    "SV101 modifier",
+                    false,
+                );
+                if !m.is_empty() {
+                    modifiers.push(m);
+                }
+            }
+            let charge = value(
+                &mut problems,
+                From {
+                    v: sv1.el(b, 2),
+                    seg: n,
+                },
+                "SV1",
+                "SV102 (charge)",
+                true,
+            );
+            if !charge.is_empty() {
+                if let Err(e) = parse_charge(charge) {
+                    problems.push(format!("{}: SV102 (charge): {e}", seg_name(n, "SV1")));
+                }
+            }
+            let basis = sv1.el(b, 3);
+            if basis != b"UN" {
+                problems.push(format!(
+                    "{}: unit basis SV103 `{}` is not UN: claimscrub reads units, not {}",
+                    seg_name(n, "SV1"),
+                    String::from_utf8_lossy(basis),
+                    if basis == b"MJ" {
+                        "minutes"
+                    } else {
+                        "another measure"
+                    }
+                ));
+            }
+            let units = value(
+                &mut problems,
+                From {
+                    v: sv1.el(b, 4),
+                    seg: n,
+                },
+                "SV1",
+                "SV104 (units)",
+                true,
+            );
+            if !units.is_empty() {
+                if let Err(e) = parse_int(units) {
+                    problems.push(format!("{}: SV104 (units): {e}", seg_name(n, "SV1")));
+                }
+            }
+            // SV107: pointers into the claim's HI codes, in pointer order; none = all of them
+            let pointers = sv1.el(b, 7);
+            let mut codes = SmallVec::<[&[u8]; 12]>::new();
+            if pointers.is_empty() {
+                codes.extend(dx.iter().copied());
+            } else {
+                for p in pointers.split(|x| *x == sep) {
+                    let at = std::str::from_utf8(p)
+                        .ok()
+                        .and_then(|s| s.parse::<usize>().ok());
+                    match at {
+                        Some(i) if i >= 1 && i <= dx.len() => {
+                            if !codes.contains(&dx[i - 1]) {
+                                codes.push(dx[i - 1]);
+                            }
+                        }
+                        Some(i) if i >= 1 => problems.push(format!(
+                            "{}: diagnosis pointer {i} names no code (the claim's HI has {})",
+                            seg_name(n, "SV1"),
+                            dx.len()
+                        )),
+                        _ => problems.push(format!(
+                            "{}: SV107 diagnosis pointer `{}` is not a number from 1",
+                            seg_name(n, "SV1"),
+                            String::from_utf8_lossy(p)
+                        )),
+                    }
+                }
+            }
+            let mut codes_text = SmallVec::<[&str; 12]>::new();
+            for code in &codes {
+                codes_text.push(value(
+                    &mut problems,
+                    From { v: code, seg: n },
+                    "HI",
+                    "an HI code",
+                    false,
+                ));
+            }
+            if !problems.is_empty() {
+                continue;
+            }
+            let date = date.expect("no problem: a date");
+            for (i, f) in [
+                claim_id,
+                line_no,
+                patient_id,
+                payer,
+                rendering_npi,
+                referring_npi,
+                rx_id,
+                &date,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if i > 0 {
+                    rows.push(b',');
+                }
+                csv_field(&mut rows, f.as_bytes());
+            }
+            rows.push(b',');
+            csv_field(&mut rows, cpt.as_bytes());
+            rows.push(b',');
+            csv_joined(&mut rows, &modifiers);
+            rows.push(b',');
+            csv_field(&mut rows, units.as_bytes());
+            rows.push(b',');
+            csv_field(&mut rows, charge.as_bytes());
+            rows.push(b',');
+            csv_joined(&mut rows, &codes_text);
+            rows.push(b'\n');
+        }
+        let lines = c.lines.len().max(1);
+        self.lines_read += lines;
+        if problems.is_empty() {
+            let first_row = self.rows;
+            self.rows += c.lines.len();
+            self.claims.push(c.lines.len() as u32);
+            let terminator = self.sep_of(&c);
+            if let Sink::Describe { wanted, found } = &mut self.sink {
+                rows.truncate(rows_start);
+                let a = wanted.partition_point(|&r| r < first_row);
+                let z = wanted.partition_point(|&r| r < self.rows);
+                let raw = raw_segments(b, c.start, c.end, terminator);
+                for &r in &wanted[a..z] {
+                    let lx = c.lines[r - first_row].lx.seg;
+                    found.push((r, lx, raw.clone()));
+                }
+            }
+        } else {
+            rows.truncate(rows_start);
+            self.claims.push(MALFORMED | lines as u32);
+            problems.dedup();
+            let error = problems.join("; ");
+            let raw = raw_segments(b, c.start, c.end, self.sep_of(&c));
+            let claim_id = (!claim_id.is_empty()).then(|| claim_id.to_string());
+            let lx: SmallVec<[u64; 4]> = if c.lines.is_empty() {
+                smallvec::smallvec![c.first]
+            } else {
+                c.lines.iter().map(|l| l.lx.seg).collect()
+            };
+            for line in lx {
+                self.malformed.push(Malformed {
+                    file: self.file_name.to_string(),
+                    line,
+                    error: error.clone(),
+                    raw: raw.clone(),
+                    claim_id: claim_id.clone(),
+                });
+            }
+        }
+        self.buf = rows;
+        // the claim's lines are kept for the next claim (no allocation a claim)
+        self.spare
+            .extend(c.lines.drain(..).map(|_| Line::default()));
+        self.flush_buf(false)
+    }
+
+    /// The segment terminator of the claim's interchange.
+    fn sep_of(&self, c: &Claim) -> u8 {
+        self.bytes
+            .get(c.end.saturating_sub(1))
+            .copied()
+            .unwrap_or(b'~')
+    }
+}
+
+/// Segments `bytes[start..end]` as one line: each with its terminator, the line breaks between
+/// them left out.
+fn raw_segments(bytes: &[u8], start: usize, end: usize, terminator: u8) -> String {
+    let mut out = Vec::with_capacity(end - start);
+    let mut at_start = true;
+    for &x in &bytes[start..end] {
+        if at_start && (x == b'\r' || x == b'\n') && x != terminator {
+            continue;
+        }
+        out.push(x);
+        at_start = x == terminator;
+    }
+    escape_lossy(&out)
+}
+
+/// A value of the row: UTF-8, without line breaks; `required` ones not empty.
+fn value<'a>(
+    problems: &mut Vec<String>,
+    f: From<'a>,
+    id: &str,
+    what: &str,
+    required: bool,
+) -> &'a str {
+    let at = format!("segment {} ({id})", f.seg);
+    if f.v.is_empty() {
+        if required {
+            problems.push(format!("{at}: {what} is empty"));
+        }
+        return "";
+    }
+    match std::str::from_utf8(f.v) {
+        Ok(s) if !s.contains(['\r', '\n']) => s,
+        Ok(_) => {
+            problems.push(format!("{at}: {what} holds a line break"));
+            ""
+        }
+        Err(_) => {
+            problems.push(format!(
+                "{at}: {what} is not valid UTF-8 ({})",
+                escape_lossy(f.v)
+            ));
+            ""
+        }
+    }
+}
+
+/// DTP03 of a D8 (CCYYMMDD) or RD8 (CCYYMMDD-CCYYMMDD: the first date) as `YYYY-MM-DD`.
+fn service_date(qualifier: &[u8], v: &[u8]) -> std::result::Result<String, String> {
+    let shown = String::from_utf8_lossy(v);
+    let d = match qualifier {
+        b"D8" if v.len() == 8 => v,
+        b"RD8" if v.len() == 17 && v[8] == b'-' => &v[..8],
+        b"D8" | b"RD8" => {
+            return Err(format!(
+                "DTP03 `{shown}` is not a {} date",
+                String::from_utf8_lossy(qualifier)
+            ))
+        }
+        q => {
+            return Err(format!(
+                "date format DTP02 `{}` is not D8 or RD8",
+                String::from_utf8_lossy(q)
+            ))
+        }
+    };
+    if !d.iter().all(u8::is_ascii_digit) {
+        return Err(format!("DTP03 `{shown}` is not a date (CCYYMMDD)"));
+    }
+    let iso = format!(
+        "{}-{}-{}",
+        std::str::from_utf8(&d[..4]).expect("digits"),
+        std::str::from_utf8(&d[4..6]).expect("digits"),
+        std::str::from_utf8(&d[6..8]).expect("digits")
+    );
+    parse_date(&iso).map_err(|_| format!("DTP03 `{shown}` is not a date"))?;
+    Ok(iso)
+}
+
+/// A CSV field, quoted when it holds a comma or a quote.
+fn csv_field(out: &mut Vec<u8>, v: &[u8]) {
+    if memchr::memchr2(b',', b'"', v).is_none() {
+        out.extend_from_slice(v);
+        return;
+    }
+    out.push(b'"');
+    for &x in v {
+        if x == b'"' {
+            out.push(b'"');
+        }
+        out.push(x);
+    }
+    out.push(b'"');
+}
+
+/// A list field, `;`-joined.
+fn csv_joined(out: &mut Vec<u8>, items: &[&str]) {
+    let joined = items.join(";");
+    csv_field(out, joined.as_bytes());
+}
+
+impl<'a, W: Write> Visit<'a> for Mapper<'a, '_, W> {
+    fn segment(&mut self, seg: &Segment, place: Place<'a>) -> Result<()> {
+        let b = self.bytes;
+        match place {
+            Place::Claim => self.claim_segment(seg),
+            Place::ClaimStart { index, has_clm } => {
+                self.finish_claim()?;
+                let ctx = self.stack.last().copied().unwrap_or_default();
+                let mut c = Claim {
+                    index,
+                    first: seg.number,
+                    first_id: seg.id(b),
+                    start: seg.start,
+                    end: seg.end + 1,
+                    has_clm,
+                    ctx,
+                    ..Claim::default()
+                };
+                debug_assert_eq!(c.index as usize, self.claims.len());
+                c.lines = std::mem::take(&mut self.spare);
+                c.lines.clear();
+                self.claim = Some(c);
+                self.claim_segment(seg);
+            }
+            Place::Hl(hl) => {
+                self.finish_claim()?;
+                while let Some(top) = self.stack.last() {
+                    if top.id == hl.parent {
+                        break;
+                    }
+                    self.stack.pop();
+                }
+                let mut ctx = self.stack.last().copied().unwrap_or_default();
+                ctx.id = hl.id;
+                ctx.level = Some(hl.level);
+                if hl.level == Level::Subscriber {
+                    ctx.subscriber_hl = seg.number;
+                    ctx.member_id = &[];
+                    ctx.filing = &[];
+                }
+                self.stack.push(ctx);
+            }
+            Place::HlBody => {
+                let Some(ctx) = self.stack.last_mut() else {
+                    return Ok(());
+                };
+                match (ctx.level, seg.id(b), seg.el(b, 1)) {
+                    (Some(Level::Billing), b"NM1", b"85") => ctx.billing_npi = seg.el(b, 9),
+                    (Some(Level::Subscriber), b"NM1", b"IL") => ctx.member_id = seg.el(b, 9),
+                    (Some(Level::Subscriber), b"SBR", _) => ctx.filing = seg.el(b, 9),
+                    _ => {}
+                }
+            }
+            Place::Se => {
+                self.finish_claim()?;
+                self.stack.clear();
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<()> {
+        self.finish_claim()?;
+        self.flush_buf(true)?;
+        if let Sink::Csv(w) = &mut self.sink {
+            w.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes as text, those that are not UTF-8 written `\xNN` (as the CSV reader shows them).
+fn escape_lossy(v: &[u8]) -> String {
+    let mut out = String::with_capacity(v.len());
+    for chunk in v.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
