@@ -332,11 +332,15 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     let staging = Staging::new(&args.out)?;
     // the run is written into the state's open transaction while the outputs are written; it is
     // committed only once they are in place
-    let ((a, b), prepared) = std::thread::scope(|s| {
+    let ((a, b), prepared, x12_written) = std::thread::scope(|s| {
         let prepare = match (&mut state, &run) {
             (Some(st), Some(run)) => Some(s.spawn(|| st.prepare(run, &ledger, &holding))),
             _ => None,
         };
+        // the 837P outputs beside the others (a walk over the 837P, mostly writing)
+        let x12_writing = x12.as_ref().map(|x| {
+            s.spawn(|| crate::output::x12::write_outputs(x, &ledger, &holding.decisions, &staging))
+        });
         let written = rayon::join(
             || tables::write_rejections(&ledger, &policy, args.format, &staging.path(&names[0])),
             || {
@@ -351,19 +355,18 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
                 tables::write_malformed(&ledger, args.format, &staging.path(&names[3]))
             },
         );
-        (written, prepare.map(|h| h.join()))
+        (
+            written,
+            prepare.map(|h| h.join()),
+            x12_writing.map(|h| h.join()),
+        )
     });
     a?;
     b?;
-    let x12_written = match &x12 {
-        Some(x) => Some(crate::output::x12::write_outputs(
-            x,
-            &ledger,
-            &holding.decisions,
-            &staging,
-        )?),
-        None => None,
-    };
+    let x12_written = x12_written
+        .map(|w| w.map_err(|_| anyhow::anyhow!("writing the 837P outputs failed")))
+        .transpose()?
+        .transpose()?;
     if let Some(p) = prepared {
         p.map_err(|_| anyhow::anyhow!("recording the run failed"))?
             .context("the nightly state: cannot record the run")?;

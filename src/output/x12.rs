@@ -39,8 +39,11 @@ struct WrittenHl {
 struct Out<'a> {
     path: PathBuf,
     w: BufWriter<File>,
-    /// Bytes written so far (the place of an HL04 to set right later).
+    /// Bytes written so far, `copy` included (the place of an HL04 to set right later).
     at: u64,
+    /// A range of the input to write as it is, grown while segments follow one another: most
+    /// of `clean.837` is a few large copies.
+    copy: (usize, usize),
     /// Which claims this file takes: the held ones (`held.837`) or the others.
     takes_held: bool,
     isa: Option<Segment>,
@@ -118,6 +121,7 @@ impl<'a> Out<'a> {
             path: path.into(),
             w: BufWriter::with_capacity(1 << 22, f),
             at: 0,
+            copy: (0, 0),
             takes_held,
             isa: None,
             isa_written: false,
@@ -136,29 +140,53 @@ impl<'a> Out<'a> {
         })
     }
 
-    fn put(&mut self, b: &[u8]) -> Result<()> {
-        self.at += b.len() as u64;
+    /// Write the range of the input waiting to be copied.
+    fn flush_copy(&mut self, bytes: &[u8]) -> Result<()> {
+        let (a, b) = std::mem::take(&mut self.copy);
+        if a < b {
+            self.w
+                .write_all(&bytes[a..b])
+                .with_context(|| format!("{}: write error", self.path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Text made here (a segment written anew).
+    fn put(&mut self, text: &[u8], bytes: &[u8]) -> Result<()> {
+        self.flush_copy(bytes)?;
+        self.at += text.len() as u64;
         self.w
-            .write_all(b)
+            .write_all(text)
             .with_context(|| format!("{}: write error", self.path.display()))
+    }
+
+    /// A segment as read (it follows the copy when it follows the segment before it).
+    fn copy(&mut self, seg: &Segment, bytes: &[u8]) -> Result<()> {
+        if self.copy.1 != seg.start || self.copy.0 == self.copy.1 {
+            self.flush_copy(bytes)?;
+            self.copy.0 = seg.start;
+        }
+        self.copy.1 = seg.next;
+        self.at += (seg.next - seg.start) as u64;
+        Ok(())
     }
 
     /// A segment of the transaction as read.
     fn segment(&mut self, seg: &Segment, bytes: &[u8]) -> Result<()> {
         self.segments += 1;
-        self.put(seg.written(bytes))
+        self.copy(seg, bytes)
     }
 
     /// Write what is held back above a claim this file takes: envelopes, header, HL loops.
     fn open_claim(&mut self, bytes: &'a [u8]) -> Result<()> {
         if !self.isa_written {
             let isa = self.isa.expect("in an interchange");
-            self.put(isa.written(bytes))?;
+            self.copy(&isa, bytes)?;
             self.isa_written = true;
         }
         if !self.gs_written {
             let gs = self.gs.expect("in a group");
-            self.put(gs.written(bytes))?;
+            self.copy(&gs, bytes)?;
             self.gs_written = true;
         }
         if !self.st_written {
@@ -199,7 +227,11 @@ impl<'a> Out<'a> {
             };
             let body = std::mem::take(&mut self.hls[i].body);
             self.segments += 1;
-            self.put(&text)?;
+            if text == seg.written(bytes) {
+                self.copy(&seg, bytes)?;
+            } else {
+                self.put(&text, bytes)?;
+            }
             for seg in &body {
                 self.segment(seg, bytes)?;
             }
@@ -210,6 +242,15 @@ impl<'a> Out<'a> {
             });
         }
         Ok(())
+    }
+
+    /// SE, GE or IEA with its count (as read when it is the same).
+    fn trailer(&mut self, seg: &Segment, count: &[u8], bytes: &[u8]) -> Result<()> {
+        if count == seg.el(bytes, 1) {
+            return self.copy(seg, bytes);
+        }
+        let (text, _) = rewrite(seg, bytes, &[(1, count)]);
+        self.put(&text, bytes)
     }
 
     /// An HL loop ends: its HL04 says whether children of it were written.
@@ -313,8 +354,7 @@ impl<'a> Out<'a> {
                 if self.st_written {
                     self.segments += 1;
                     let n = number_text(seg.el(bytes, 1), self.segments);
-                    let (text, _) = rewrite(seg, bytes, &[(1, &n)]);
-                    self.put(&text)?;
+                    self.trailer(seg, &n, bytes)?;
                     self.sets += 1;
                 }
                 self.st_written = false;
@@ -322,8 +362,7 @@ impl<'a> Out<'a> {
             Place::Ge => {
                 if self.gs_written {
                     let n = number_text(seg.el(bytes, 1), self.sets);
-                    let (text, _) = rewrite(seg, bytes, &[(1, &n)]);
-                    self.put(&text)?;
+                    self.trailer(seg, &n, bytes)?;
                     self.groups += 1;
                 }
                 self.gs_written = false;
@@ -331,8 +370,7 @@ impl<'a> Out<'a> {
             Place::Iea => {
                 if self.isa_written {
                     let n = number_text(seg.el(bytes, 1), self.groups);
-                    let (text, _) = rewrite(seg, bytes, &[(1, &n)]);
-                    self.put(&text)?;
+                    self.trailer(seg, &n, bytes)?;
                 }
                 self.isa_written = false;
             }
@@ -341,7 +379,8 @@ impl<'a> Out<'a> {
     }
 
     /// Flush, set the HL04s right, and remove the file when it holds no claim.
-    fn finish(self) -> Result<u64> {
+    fn finish(mut self, bytes: &[u8]) -> Result<u64> {
+        self.flush_copy(bytes)?;
         let Out {
             path,
             w,
@@ -401,8 +440,8 @@ pub fn write(
         clean, held_out, ..
     } = w;
     Ok(Written {
-        clean_claims: clean.finish()?,
-        held_claims: held_out.finish()?,
+        clean_claims: clean.finish(bytes)?,
+        held_claims: held_out.finish(bytes)?,
     })
 }
 

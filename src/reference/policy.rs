@@ -504,15 +504,30 @@ impl Policy {
 
     /// The profile name an 837P claim's SBR09 code gives (SPEC §11), or why there is none.
     pub fn x12_payer_type(&self, sbr09: &[u8]) -> std::result::Result<&str, String> {
-        let code = String::from_utf8_lossy(sbr09).trim().to_ascii_uppercase();
-        self.x12_payer_types
-            .get(&code)
+        // once a claim: the code upper-cased on the stack (codes are 1 or 2 characters)
+        let mut up = [0u8; 8];
+        let trimmed = sbr09.trim_ascii();
+        let found = match up.get_mut(..trimmed.len()) {
+            Some(buf) => {
+                buf.copy_from_slice(trimmed);
+                buf.make_ascii_uppercase();
+                std::str::from_utf8(buf)
+                    .ok()
+                    .and_then(|c| self.x12_payer_types.get(c))
+            }
+            None => self
+                .x12_payer_types
+                .get(&String::from_utf8_lossy(trimmed).to_ascii_uppercase()),
+        };
+        let code = || String::from_utf8_lossy(trimmed).to_ascii_uppercase();
+        found
             .copied()
             .or(self.x12_other_payer_type)
             .map(|i| self.profiles[i].name.as_str())
             .ok_or_else(|| {
                 format!(
-                    "`{code}` has no entry in the policy's [x12.payer_type] (and no `*` entry for every other code)"
+                    "`{}` has no entry in the policy's [x12.payer_type] (and no `*` entry for every other code)",
+                    code()
                 )
             })
     }

@@ -6,6 +6,8 @@
 
 use std::io::Write;
 
+use rayon::prelude::*;
+
 use anyhow::Result;
 use smallvec::SmallVec;
 
@@ -23,7 +25,7 @@ pub const MALFORMED: u32 = 1 << 31;
 
 /// What the HL loops above a claim say about it.
 #[derive(Clone, Copy, Default)]
-struct Context<'a> {
+pub struct Context<'a> {
     id: &'a [u8],
     level: Option<Level>,
     /// 2010AA NM109.
@@ -63,7 +65,6 @@ struct Line<'a> {
 /// The claim being read.
 #[derive(Default)]
 struct Claim<'a> {
-    index: u32,
     first: u64,
     first_id: &'a [u8],
     start: usize,
@@ -82,85 +83,192 @@ struct Claim<'a> {
     in_sub: bool,
     /// In 2320/2330 (other payers): their providers are not this claim's.
     in_other_payer: bool,
+    /// ASCII without line breaks in values (the common case: no check a value).
+    plain: bool,
     lines: Vec<Line<'a>>,
 }
 
-/// Where the rows go.
-pub enum Sink<W: Write> {
-    /// Rows as CSV text.
-    Csv(W),
-    /// No rows: note the line segment, claim id and raw text of the rows numbered in `wanted`
-    /// (sorted), to describe rows another reader turned down.
-    Describe {
-        wanted: Vec<usize>,
-        found: Vec<(usize, u64, String)>,
-    },
-}
-
-/// The mapping of one file.
-pub struct Mapper<'a, 'p, W: Write> {
-    bytes: &'a [u8],
-    file_name: &'a str,
-    policy: &'p Policy,
-    sink: Sink<W>,
-    buf: Vec<u8>,
-    /// The HL ancestry of the current loop.
-    stack: Vec<Context<'a>>,
-    claim: Option<Claim<'a>>,
-    spare: Vec<Line<'a>>,
+/// What mapping a run of claims gave.
+#[derive(Default)]
+pub struct Mapped {
+    /// The rows, as CSV text.
+    pub csv: Vec<u8>,
     /// Per claim: rows made, or `MALFORMED` | its lines.
     pub claims: Vec<u32>,
     pub malformed: Vec<Malformed>,
     pub rows: usize,
     /// Service lines read (LX), plus one for each claim without any.
     pub lines_read: usize,
+    /// When describing: per row, its LX segment and its claim's segments.
+    pub described: Vec<(u64, String)>,
 }
 
-impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
-    pub fn new(bytes: &'a [u8], file_name: &'a str, policy: &'p Policy, sink: Sink<W>) -> Self {
-        Mapper {
+impl Mapped {
+    /// Take in the next run of claims (its CSV text is written by the caller), leaving it empty
+    /// with its room kept.
+    fn absorb(&mut self, next: &mut Mapped) {
+        self.claims.append(&mut next.claims);
+        self.malformed.append(&mut next.malformed);
+        self.rows += std::mem::take(&mut next.rows);
+        self.lines_read += std::mem::take(&mut next.lines_read);
+        self.described.append(&mut next.described);
+        next.csv.clear();
+    }
+}
+
+/// Claims gathered by the walk, to be mapped on another thread: their segments, and what the HL
+/// loops above each said.
+#[derive(Default)]
+pub struct Batch<'a> {
+    segs: Vec<Segment>,
+    /// (context, has CLM, first segment, end) per claim.
+    jobs: Vec<(Context<'a>, bool, u32, u32)>,
+}
+
+/// Claims a batch holds: a few thousand keep every thread busy and the batches in flight small.
+const BATCH_CLAIMS: usize = 4096;
+
+/// The walk's side of the reading: follows the HL loops' context and gathers claims into batches
+/// handed to `send`, which gives back an empty batch to fill next (one used before, when there
+/// is one: fresh memory costs page faults).
+pub struct Collector<'a, F: FnMut(Batch<'a>) -> Result<Batch<'a>>> {
+    bytes: &'a [u8],
+    /// The HL ancestry of the current loop.
+    stack: Vec<Context<'a>>,
+    batch: Batch<'a>,
+    send: F,
+}
+
+impl<'a, F: FnMut(Batch<'a>) -> Result<Batch<'a>>> Collector<'a, F> {
+    pub fn new(bytes: &'a [u8], send: F) -> Self {
+        Collector {
             bytes,
-            file_name,
-            policy,
-            sink,
-            buf: Vec::with_capacity(1 << 20),
             stack: Vec::new(),
-            claim: None,
-            spare: Vec::new(),
-            claims: Vec::new(),
-            malformed: Vec::new(),
-            rows: 0,
-            lines_read: 0,
+            batch: Batch::default(),
+            send,
         }
     }
+}
 
-    pub fn into_sink(self) -> Sink<W> {
-        self.sink
-    }
-
-    fn flush_buf(&mut self, all: bool) -> Result<()> {
-        if let Sink::Csv(w) = &mut self.sink {
-            if all || self.buf.len() >= 1 << 20 {
-                w.write_all(&self.buf)?;
-                self.buf.clear();
+impl<'a, F: FnMut(Batch<'a>) -> Result<Batch<'a>>> Visit<'a> for Collector<'a, F> {
+    fn segment(&mut self, seg: &Segment, place: Place<'a>) -> Result<()> {
+        let b = self.bytes;
+        match place {
+            Place::Claim => {
+                self.batch.segs.push(*seg);
+                if let Some(job) = self.batch.jobs.last_mut() {
+                    job.3 = self.batch.segs.len() as u32;
+                }
             }
+            Place::ClaimStart { has_clm, .. } => {
+                if self.batch.jobs.len() >= BATCH_CLAIMS {
+                    self.batch = (self.send)(std::mem::take(&mut self.batch))?;
+                }
+                let ctx = self.stack.last().copied().unwrap_or_default();
+                let at = self.batch.segs.len() as u32;
+                self.batch.segs.push(*seg);
+                self.batch.jobs.push((ctx, has_clm, at, at + 1));
+            }
+            Place::Hl(hl) => {
+                while let Some(top) = self.stack.last() {
+                    if top.id == hl.parent {
+                        break;
+                    }
+                    self.stack.pop();
+                }
+                let mut ctx = self.stack.last().copied().unwrap_or_default();
+                ctx.id = hl.id;
+                ctx.level = Some(hl.level);
+                if hl.level == Level::Subscriber {
+                    ctx.subscriber_hl = seg.number;
+                    ctx.member_id = &[];
+                    ctx.filing = &[];
+                }
+                self.stack.push(ctx);
+            }
+            Place::HlBody => {
+                let Some(ctx) = self.stack.last_mut() else {
+                    return Ok(());
+                };
+                match (ctx.level, seg.id(b), seg.el(b, 1)) {
+                    (Some(Level::Billing), b"NM1", b"85") => ctx.billing_npi = seg.el(b, 9),
+                    (Some(Level::Subscriber), b"NM1", b"IL") => ctx.member_id = seg.el(b, 9),
+                    (Some(Level::Subscriber), b"SBR", _) => ctx.filing = seg.el(b, 9),
+                    _ => {}
+                }
+            }
+            Place::Se => self.stack.clear(),
+            _ => {}
         }
         Ok(())
     }
 
-    /// A claim segment: the 2300 loop's and its lines' values, by loop.
-    fn claim_segment(&mut self, seg: &Segment) {
+    fn end(&mut self) -> Result<()> {
+        if !self.batch.jobs.is_empty() {
+            self.batch = (self.send)(std::mem::take(&mut self.batch))?;
+        }
+        Ok(())
+    }
+}
+
+/// The mapping's side: what every claim is read with.
+pub struct Mapping<'a, 'p> {
+    pub bytes: &'a [u8],
+    pub file_name: &'a str,
+    pub policy: &'p Policy,
+}
+
+impl<'a> Claim<'a> {
+    /// Empty again, keeping the room its lines took.
+    fn reset(&mut self) {
+        let mut lines = std::mem::take(&mut self.lines);
+        lines.clear();
+        *self = Claim::default();
+        self.lines = lines;
+    }
+}
+
+impl<'a> Mapping<'a, '_> {
+    /// The claims of a batch, mapped into `out`.
+    pub fn batch(&self, batch: &Batch<'a>, describe: bool, out: &mut Mapped) {
         let b = self.bytes;
-        let Some(c) = self.claim.as_mut() else {
-            return;
-        };
+        let mut c = Claim::default();
+        for &(ctx, has_clm, from, to) in &batch.jobs {
+            c.reset();
+            let segs = &batch.segs[from as usize..to as usize];
+            let first = &segs[0];
+            c.ctx = ctx;
+            c.has_clm = has_clm;
+            c.first = first.number;
+            c.first_id = first.id(b);
+            c.start = first.start;
+            for seg in segs {
+                self.claim_segment(&mut c, seg);
+            }
+            // ASCII, and line breaks only after terminators: every value is then text as it is
+            let text = &b[c.start..c.end];
+            let (ascii, breaks) = (
+                text.is_ascii(),
+                memchr::memchr2_iter(b'\n', b'\r', text).count(),
+            );
+            let between: usize = segs.iter().map(|s| s.next - s.end - 1).sum::<usize>()
+                - segs.last().map_or(0, |s| s.next - s.end - 1);
+            c.plain = ascii && breaks == between;
+            self.finish_claim(&mut c, out, describe);
+        }
+    }
+
+    /// A claim segment: the 2300 loop's and its lines' values, by loop.
+    fn claim_segment(&self, c: &mut Claim<'a>, seg: &Segment) {
+        let b = self.bytes;
         c.end = seg.end + 1;
         let id = seg.id(b);
         let el = |i| seg.el(b, i);
         if id == b"LX" {
-            let mut line = self.spare.pop().unwrap_or_default();
-            line.lx = From::of(el(1), seg);
-            c.lines.push(line);
+            c.lines.push(Line {
+                lx: From::of(el(1), seg),
+                ..Line::default()
+            });
             return;
         }
         match c.lines.last_mut() {
@@ -218,22 +326,27 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
     }
 
     /// The current claim is complete: its rows, or its lines as malformed.
-    fn finish_claim(&mut self) -> Result<()> {
-        let Some(mut c) = self.claim.take() else {
-            return Ok(());
-        };
+    fn finish_claim(&self, c: &mut Claim<'a>, out: &mut Mapped, describe: bool) {
         let b = self.bytes;
+        let plain = c.plain;
         let mut problems: Vec<String> = Vec::new();
         let seg_name = |n: u64, id: &str| format!("segment {n} ({id})");
-        let first_id = String::from_utf8_lossy(c.first_id).into_owned();
+        let first_id = &*String::from_utf8_lossy(c.first_id);
         if !c.has_clm {
             problems.push(format!(
                 "{}: service lines with no CLM before them in their HL loop",
-                seg_name(c.first, &first_id)
+                seg_name(c.first, first_id)
             ));
         }
         let claim_id = if c.has_clm {
-            value(&mut problems, c.clm01, "CLM", "CLM01 (claim_id)", true)
+            value(
+                plain,
+                &mut problems,
+                c.clm01,
+                "CLM",
+                "CLM01 (claim_id)",
+                true,
+            )
         } else {
             ""
         };
@@ -241,10 +354,11 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
         if c.ctx.subscriber_hl == 0 {
             problems.push(format!(
                 "{}: the claim is in no subscriber loop (HL*22)",
-                seg_name(c.first, &first_id)
+                seg_name(c.first, first_id)
             ));
         } else {
             patient_id = value(
+                plain,
                 &mut problems,
                 From {
                     v: c.ctx.member_id,
@@ -266,15 +380,15 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
         if c.lines.is_empty() {
             problems.push(format!(
                 "{}: the claim has no service line (LX)",
-                seg_name(c.first, &first_id)
+                seg_name(c.first, first_id)
             ));
         }
         // each line's row, written into `row` unless the claim has a problem
-        let mut rows = std::mem::take(&mut self.buf);
+        let rows = &mut out.csv;
         let rows_start = rows.len();
         for line in &c.lines {
             let lx = line.lx.seg;
-            let line_no = value(&mut problems, line.lx, "LX", "LX01 (line_no)", true);
+            let line_no = value(plain, &mut problems, line.lx, "LX", "LX01 (line_no)", true);
             if !line_no.is_empty() {
                 match parse_int(line_no) {
                     Ok(v) if v >= 1 && v <= u32::MAX as i64 => {}
@@ -303,6 +417,7 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
                 ""
             } else {
                 value(
+                    plain,
                     &mut problems,
                     rendering,
                     "NM1",
@@ -316,6 +431,7 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
                 line.referring
             };
             let referring_npi = value(
+                plain,
                 &mut problems,
                 referring,
                 "NM1",
@@ -323,7 +439,7 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
                 false,
             );
             let rx = if line.rx.v.is_empty() { c.rx } else { line.rx };
-            let rx_id = value(&mut problems, rx, "REF", "REF02 (rx_id)", false);
+            let rx_id = value(plain, &mut problems, rx, "REF", "REF02 (rx_id)", false);
             let date = match line.date.or(c.date) {
                 None => {
                     problems.push(format!(
@@ -360,6 +476,7 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
                 ""
             } else {
                 value(
+                    plain,
                     &mut problems,
                     From {
                         v: procedure,
@@ -373,6 +490,7 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
             let mut modifiers = SmallVec::<[&str; 4]>::new();
             for m in sv101.split(|x| *x == sep).skip(2).take(4) {
                 let m = value(
+                    plain,
                     &mut problems,
                     From { v: m, seg: n },
                     "SV1",
@@ -384,6 +502,7 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
                 }
             }
             let charge = value(
+                plain,
                 &mut problems,
                 From {
                     v: sv1.el(b, 2),
@@ -412,6 +531,7 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
                 ));
             }
             let units = value(
+                plain,
                 &mut problems,
                 From {
                     v: sv1.el(b, 4),
@@ -458,6 +578,7 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
             let mut codes_text = SmallVec::<[&str; 12]>::new();
             for code in &codes {
                 codes_text.push(value(
+                    plain,
                     &mut problems,
                     From { v: code, seg: n },
                     "HI",
@@ -469,6 +590,7 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
                 continue;
             }
             let date = date.expect("no problem: a date");
+            let date = std::str::from_utf8(&date).expect("digits and dashes");
             for (i, f) in [
                 claim_id,
                 line_no,
@@ -477,7 +599,7 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
                 rendering_npi,
                 referring_npi,
                 rx_id,
-                &date,
+                date,
             ]
             .into_iter()
             .enumerate()
@@ -485,43 +607,38 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
                 if i > 0 {
                     rows.push(b',');
                 }
-                csv_field(&mut rows, f.as_bytes());
+                csv_field(rows, f.as_bytes());
             }
             rows.push(b',');
-            csv_field(&mut rows, cpt.as_bytes());
+            csv_field(rows, cpt.as_bytes());
             rows.push(b',');
-            csv_joined(&mut rows, &modifiers);
+            csv_joined(rows, &modifiers);
             rows.push(b',');
-            csv_field(&mut rows, units.as_bytes());
+            csv_field(rows, units.as_bytes());
             rows.push(b',');
-            csv_field(&mut rows, charge.as_bytes());
+            csv_field(rows, charge.as_bytes());
             rows.push(b',');
-            csv_joined(&mut rows, &codes_text);
+            csv_joined(rows, &codes_text);
             rows.push(b'\n');
         }
         let lines = c.lines.len().max(1);
-        self.lines_read += lines;
+        out.lines_read += lines;
+        let terminator = b.get(c.end.saturating_sub(1)).copied().unwrap_or(b'~');
         if problems.is_empty() {
-            let first_row = self.rows;
-            self.rows += c.lines.len();
-            self.claims.push(c.lines.len() as u32);
-            let terminator = self.sep_of(&c);
-            if let Sink::Describe { wanted, found } = &mut self.sink {
-                rows.truncate(rows_start);
-                let a = wanted.partition_point(|&r| r < first_row);
-                let z = wanted.partition_point(|&r| r < self.rows);
+            out.rows += c.lines.len();
+            out.claims.push(c.lines.len() as u32);
+            if describe {
                 let raw = raw_segments(b, c.start, c.end, terminator);
-                for &r in &wanted[a..z] {
-                    let lx = c.lines[r - first_row].lx.seg;
-                    found.push((r, lx, raw.clone()));
+                for l in &c.lines {
+                    out.described.push((l.lx.seg, raw.clone()));
                 }
             }
         } else {
             rows.truncate(rows_start);
-            self.claims.push(MALFORMED | lines as u32);
+            out.claims.push(MALFORMED | lines as u32);
             problems.dedup();
             let error = problems.join("; ");
-            let raw = raw_segments(b, c.start, c.end, self.sep_of(&c));
+            let raw = raw_segments(b, c.start, c.end, terminator);
             let claim_id = (!claim_id.is_empty()).then(|| claim_id.to_string());
             let lx: SmallVec<[u64; 4]> = if c.lines.is_empty() {
                 smallvec::smallvec![c.first]
@@ -529,7 +646,7 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
                 c.lines.iter().map(|l| l.lx.seg).collect()
             };
             for line in lx {
-                self.malformed.push(Malformed {
+                out.malformed.push(Malformed {
                     file: self.file_name.to_string(),
                     line,
                     error: error.clone(),
@@ -538,20 +655,88 @@ impl<'a, 'p, W: Write> Mapper<'a, 'p, W> {
                 });
             }
         }
-        self.buf = rows;
-        // the claim's lines are kept for the next claim (no allocation a claim)
-        self.spare
-            .extend(c.lines.drain(..).map(|_| Line::default()));
-        self.flush_buf(false)
     }
+}
 
-    /// The segment terminator of the claim's interchange.
-    fn sep_of(&self, c: &Claim) -> u8 {
-        self.bytes
-            .get(c.end.saturating_sub(1))
-            .copied()
-            .unwrap_or(b'~')
-    }
+/// Read the claims of an 837P into rows written to `csv`: the walk on a thread of its own hands
+/// batches of claims to the thread pool, whose results are written in file order. Errors: a
+/// broken interchange (named by segment), or writing.
+pub fn transcode(m: &Mapping, csv: &mut impl Write) -> Result<Mapped> {
+    let group = 2 * rayon::current_num_threads().max(1);
+    let (bytes, name) = (m.bytes, m.file_name);
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(group);
+        // batches mapped go back to the walk to be filled again
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Batch>();
+        let walker = s.spawn(move || -> Result<u32> {
+            let mut c = Collector::new(bytes, |b| {
+                tx.send(b)
+                    .map_err(|_| anyhow::anyhow!("the 837P's claims were not all mapped"))?;
+                Ok(back_rx.try_recv().unwrap_or_default())
+            });
+            super::walk::walk(bytes, name, &mut c)
+        });
+        let mut total = Mapped::default();
+        let mut mapped = || -> Result<()> {
+            let mut batches = Vec::with_capacity(group);
+            let mut outs: Vec<Mapped> = (0..group).map(|_| Mapped::default()).collect();
+            let mut done = false;
+            while !done {
+                match rx.recv() {
+                    Ok(b) => batches.push(b),
+                    Err(_) => done = true,
+                }
+                if batches.len() < group && !done {
+                    continue;
+                }
+                batches
+                    .par_iter()
+                    .zip(outs.par_iter_mut())
+                    .for_each(|(b, o)| m.batch(b, false, o));
+                for o in &mut outs[..batches.len()] {
+                    csv.write_all(&o.csv)?;
+                    total.absorb(o);
+                }
+                for mut b in batches.drain(..) {
+                    b.segs.clear();
+                    b.jobs.clear();
+                    let _ = back_tx.send(b);
+                }
+            }
+            Ok(())
+        };
+        let result = mapped();
+        drop(rx);
+        let walked = walker
+            .join()
+            .map_err(|_| anyhow::anyhow!("{name}: the 837P reader stopped"))?;
+        // a write error stops the walk (its error then only says so); else the walk's own
+        result?;
+        walked?;
+        Ok(total)
+    })
+}
+
+/// Per row numbered in `wanted` (sorted): its LX segment and its claim's segments, to tell rows
+/// that another reader turned down by the 837P.
+pub fn describe(m: &Mapping, wanted: &[usize]) -> Result<Vec<(usize, u64, String)>> {
+    let mut found = Vec::new();
+    let mut row = 0usize;
+    let mut c = Collector::new(m.bytes, |batch| {
+        let mut out = Mapped::default();
+        m.batch(&batch, true, &mut out);
+        let a = wanted.partition_point(|&r| r < row);
+        let z = wanted.partition_point(|&r| r < row + out.described.len());
+        for &r in &wanted[a..z] {
+            let (lx, raw) = &out.described[r - row];
+            found.push((r, *lx, raw.clone()));
+        }
+        row += out.described.len();
+        Ok(Batch::default())
+    });
+    super::walk::walk(m.bytes, m.file_name, &mut c)?;
+    drop(c);
+    Ok(found)
 }
 
 /// Segments `bytes[start..end]` as one line: each with its terminator, the line breaks between
@@ -571,28 +756,35 @@ fn raw_segments(bytes: &[u8], start: usize, end: usize, terminator: u8) -> Strin
 
 /// A value of the row: UTF-8, without line breaks; `required` ones not empty.
 fn value<'a>(
+    plain: bool,
     problems: &mut Vec<String>,
     f: From<'a>,
     id: &str,
     what: &str,
     required: bool,
 ) -> &'a str {
-    let at = format!("segment {} ({id})", f.seg);
+    // the message is made only when there is a problem: this runs a dozen times a line
+    let at = || format!("segment {} ({id})", f.seg);
     if f.v.is_empty() {
         if required {
-            problems.push(format!("{at}: {what} is empty"));
+            problems.push(format!("{}: {what} is empty", at()));
         }
         return "";
     }
+    if plain {
+        // SAFETY: the claim's bytes are ASCII (checked once a claim, in `Mapping::batch`)
+        return unsafe { std::str::from_utf8_unchecked(f.v) };
+    }
     match std::str::from_utf8(f.v) {
-        Ok(s) if !s.contains(['\r', '\n']) => s,
+        Ok(s) if memchr::memchr2(b'\r', b'\n', f.v).is_none() => s,
         Ok(_) => {
-            problems.push(format!("{at}: {what} holds a line break"));
+            problems.push(format!("{}: {what} holds a line break", at()));
             ""
         }
         Err(_) => {
             problems.push(format!(
-                "{at}: {what} is not valid UTF-8 ({})",
+                "{}: {what} is not valid UTF-8 ({})",
+                at(),
                 escape_lossy(f.v)
             ));
             ""
@@ -601,14 +793,15 @@ fn value<'a>(
 }
 
 /// DTP03 of a D8 (CCYYMMDD) or RD8 (CCYYMMDD-CCYYMMDD: the first date) as `YYYY-MM-DD`.
-fn service_date(qualifier: &[u8], v: &[u8]) -> std::result::Result<String, String> {
-    let shown = String::from_utf8_lossy(v);
+fn service_date(qualifier: &[u8], v: &[u8]) -> std::result::Result<[u8; 10], String> {
+    let shown = || String::from_utf8_lossy(v).into_owned();
     let d = match qualifier {
         b"D8" if v.len() == 8 => v,
         b"RD8" if v.len() == 17 && v[8] == b'-' => &v[..8],
         b"D8" | b"RD8" => {
             return Err(format!(
-                "DTP03 `{shown}` is not a {} date",
+                "DTP03 `{}` is not a {} date",
+                shown(),
                 String::from_utf8_lossy(qualifier)
             ))
         }
@@ -620,21 +813,18 @@ fn service_date(qualifier: &[u8], v: &[u8]) -> std::result::Result<String, Strin
         }
     };
     if !d.iter().all(u8::is_ascii_digit) {
-        return Err(format!("DTP03 `{shown}` is not a date (CCYYMMDD)"));
+        return Err(format!("DTP03 `{}` is not a date (CCYYMMDD)", shown()));
     }
-    let iso = format!(
-        "{}-{}-{}",
-        std::str::from_utf8(&d[..4]).expect("digits"),
-        std::str::from_utf8(&d[4..6]).expect("digits"),
-        std::str::from_utf8(&d[6..8]).expect("digits")
-    );
-    parse_date(&iso).map_err(|_| format!("DTP03 `{shown}` is not a date"))?;
+    let iso = [d[0], d[1], d[2], d[3], b'-', d[4], d[5], b'-', d[6], d[7]];
+    parse_date(std::str::from_utf8(&iso).expect("digits"))
+        .map_err(|_| format!("DTP03 `{}` is not a date", shown()))?;
     Ok(iso)
 }
 
 /// A CSV field, quoted when it holds a comma or a quote.
 fn csv_field(out: &mut Vec<u8>, v: &[u8]) {
-    if memchr::memchr2(b',', b'"', v).is_none() {
+    // values are short: a plain loop beats memchr's setup
+    if !v.iter().any(|&x| x == b',' || x == b'"') {
         out.extend_from_slice(v);
         return;
     }
@@ -650,79 +840,18 @@ fn csv_field(out: &mut Vec<u8>, v: &[u8]) {
 
 /// A list field, `;`-joined.
 fn csv_joined(out: &mut Vec<u8>, items: &[&str]) {
-    let joined = items.join(";");
-    csv_field(out, joined.as_bytes());
-}
-
-impl<'a, W: Write> Visit<'a> for Mapper<'a, '_, W> {
-    fn segment(&mut self, seg: &Segment, place: Place<'a>) -> Result<()> {
-        let b = self.bytes;
-        match place {
-            Place::Claim => self.claim_segment(seg),
-            Place::ClaimStart { index, has_clm } => {
-                self.finish_claim()?;
-                let ctx = self.stack.last().copied().unwrap_or_default();
-                let mut c = Claim {
-                    index,
-                    first: seg.number,
-                    first_id: seg.id(b),
-                    start: seg.start,
-                    end: seg.end + 1,
-                    has_clm,
-                    ctx,
-                    ..Claim::default()
-                };
-                debug_assert_eq!(c.index as usize, self.claims.len());
-                c.lines = std::mem::take(&mut self.spare);
-                c.lines.clear();
-                self.claim = Some(c);
-                self.claim_segment(seg);
-            }
-            Place::Hl(hl) => {
-                self.finish_claim()?;
-                while let Some(top) = self.stack.last() {
-                    if top.id == hl.parent {
-                        break;
-                    }
-                    self.stack.pop();
-                }
-                let mut ctx = self.stack.last().copied().unwrap_or_default();
-                ctx.id = hl.id;
-                ctx.level = Some(hl.level);
-                if hl.level == Level::Subscriber {
-                    ctx.subscriber_hl = seg.number;
-                    ctx.member_id = &[];
-                    ctx.filing = &[];
-                }
-                self.stack.push(ctx);
-            }
-            Place::HlBody => {
-                let Some(ctx) = self.stack.last_mut() else {
-                    return Ok(());
-                };
-                match (ctx.level, seg.id(b), seg.el(b, 1)) {
-                    (Some(Level::Billing), b"NM1", b"85") => ctx.billing_npi = seg.el(b, 9),
-                    (Some(Level::Subscriber), b"NM1", b"IL") => ctx.member_id = seg.el(b, 9),
-                    (Some(Level::Subscriber), b"SBR", _) => ctx.filing = seg.el(b, 9),
-                    _ => {}
-                }
-            }
-            Place::Se => {
-                self.finish_claim()?;
-                self.stack.clear();
-            }
-            _ => {}
-        }
-        Ok(())
+    if items
+        .iter()
+        .any(|i| i.bytes().any(|x| x == b',' || x == b'"'))
+    {
+        csv_field(out, items.join(";").as_bytes());
+        return;
     }
-
-    fn end(&mut self) -> Result<()> {
-        self.finish_claim()?;
-        self.flush_buf(true)?;
-        if let Sink::Csv(w) = &mut self.sink {
-            w.flush()?;
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b';');
         }
-        Ok(())
+        out.extend_from_slice(item.as_bytes());
     }
 }
 

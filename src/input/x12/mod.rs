@@ -20,7 +20,7 @@ use crate::hold::Decision;
 use crate::ledger::Ledger;
 use crate::model::Malformed;
 use crate::reference::policy::Policy;
-use map::{Mapper, Sink, MALFORMED};
+use map::{Mapping, MALFORMED};
 
 /// Extensions of 837P files.
 pub const EXTENSIONS: [&str; 3] = ["837", "edi", "x12"];
@@ -96,8 +96,9 @@ impl X12Claims {
             FileBytes::Owned(Vec::new())
         } else {
             // SAFETY: read-only map of an input nothing writes while a scrub reads it (as for CSV)
+            // populated: the file is read from end to end twice, page faults one by one cost more
             FileBytes::Mapped(
-                unsafe { memmap2::Mmap::map(&f) }
+                unsafe { memmap2::MmapOptions::new().populate().map(&f) }
                     .with_context(|| format!("{}: cannot read file", path.display()))?,
             )
         };
@@ -119,16 +120,27 @@ impl X12Claims {
         let mut w = BufWriter::with_capacity(1 << 20, file);
         std::io::Write::write_all(&mut w, map::HEADER.as_bytes())?;
         std::io::Write::write_all(&mut w, b"\n")?;
-        let mut mapper = Mapper::new(&bytes, &file_name, policy, Sink::Csv(w));
-        walk::walk(&bytes, &file_name, &mut mapper)?;
+        let mapping = Mapping {
+            bytes: &bytes,
+            file_name: &file_name,
+            policy,
+        };
+        let mapped = map::transcode(&mapping, &mut w)
+            .and_then(|m| std::io::Write::flush(&mut w).map(|_| m).map_err(Into::into))
+            .map_err(|e| match e.downcast::<std::io::Error>() {
+                Ok(io) => {
+                    anyhow::Error::from(io).context(format!("{}: write error", csv.display()))
+                }
+                Err(e) => e,
+            })?;
+        drop(w);
         crate::timing("837P read into claim rows");
         let (claims, malformed, rows, lines_read) = (
-            std::mem::take(&mut mapper.claims),
-            std::mem::take(&mut mapper.malformed),
-            mapper.rows,
-            mapper.lines_read,
+            mapped.claims,
+            mapped.malformed,
+            mapped.rows,
+            mapped.lines_read,
         );
-        drop(mapper);
         Ok(X12Claims {
             path: path.into(),
             file_name,
@@ -164,19 +176,12 @@ impl X12Claims {
             let mut wanted: Vec<usize> = rejected.iter().map(|m| m.line as usize - 2).collect();
             wanted.sort_unstable();
             wanted.dedup();
-            let mut describe = Mapper::new(
-                &self.bytes,
-                &self.file_name,
+            let mapping = Mapping {
+                bytes: &self.bytes,
+                file_name: &self.file_name,
                 policy,
-                Sink::<std::io::Sink>::Describe {
-                    wanted: wanted.clone(),
-                    found: Vec::new(),
-                },
-            );
-            walk::walk(&self.bytes, &self.file_name, &mut describe)?;
-            let Sink::Describe { found, .. } = describe.into_sink() else {
-                unreachable!("described")
             };
+            let found = map::describe(&mapping, &wanted)?;
             for m in rejected.iter_mut() {
                 let row = m.line as usize - 2;
                 if let Ok(i) = found.binary_search_by_key(&row, |f| f.0) {

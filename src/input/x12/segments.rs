@@ -35,12 +35,34 @@ impl Segment {
 
     /// The segment id (`CLM`).
     pub fn id<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
-        self.el(bytes, 0)
+        let t = self.text(bytes);
+        // ids are 2 or 3 characters
+        match t.iter().take(4).position(|&x| x == self.seps.element) {
+            Some(n) => &t[..n],
+            None if t.len() <= 3 => t,
+            None => self.el(bytes, 0),
+        }
     }
 
     /// Element `i` (0 = the id; `CLM01` is 1); empty when the segment has fewer.
     pub fn el<'a>(&self, bytes: &'a [u8], i: usize) -> &'a [u8] {
-        self.elements(bytes).nth(i).unwrap_or(&[])
+        // a plain loop: this runs several times a segment, on short segments
+        let (t, sep) = (self.text(bytes), self.seps.element);
+        let (mut from, mut k) = (0, 0);
+        for (j, &x) in t.iter().enumerate() {
+            if x == sep {
+                if k == i {
+                    return &t[from..j];
+                }
+                k += 1;
+                from = j + 1;
+            }
+        }
+        if k == i {
+            &t[from..]
+        } else {
+            &[]
+        }
     }
 
     pub fn elements<'a>(
