@@ -697,6 +697,43 @@ mod tests {
     }
 
     #[test]
+    fn sbr09_codes_name_profiles_and_a_policy_sets_single_codes() {
+        let p = Policy::builtin();
+        for (code, profile) in [
+            ("MB", "medicare"),
+            ("ma", "medicare"),
+            ("MC", "medicaid"),
+            ("WC", "workers_comp"),
+            ("AM", "auto_pip"),
+            ("CI", "commercial"),
+            ("BL", "commercial"),
+            ("", "commercial"),
+        ] {
+            assert_eq!(p.x12_payer_type(code.as_bytes()), Ok(profile), "{code}");
+        }
+        let p = Policy::parse("[x12.payer_type]\nCI = \"workers_comp\"\n", "t.toml").unwrap();
+        assert_eq!(p.x12_payer_type(b"CI"), Ok("workers_comp"));
+        assert_eq!(
+            p.x12_payer_type(b"MB"),
+            Ok("medicare"),
+            "the others are kept"
+        );
+        let e = Policy::parse("[x12.payer_type]\nCI = \"nobody\"\n", "t.toml").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("x12.payer_type.CI: no profile `nobody`"),
+            "{e}"
+        );
+        let e = Policy::parse("[x12]\npayer = {}\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("unknown field `payer`"), "{e}");
+        // without a `*` entry, a code not listed has no profile
+        let mut p = Policy::builtin();
+        p.x12_other_payer_type = None;
+        let e = p.x12_payer_type(b"ZZ").unwrap_err();
+        assert!(e.contains("`ZZ` has no entry"), "{e}");
+    }
+
+    #[test]
     fn a_partial_policy_takes_the_rest_from_the_built_in_one() {
         let p = Policy::parse(
             "[profiles.medicare]\nrequired_modifiers = [\"GP\", \"KX\"]\n\n[profiles.tricare]\nunit_rule = \"cms\"\n",

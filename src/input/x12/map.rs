@@ -866,3 +866,162 @@ fn escape_lossy(v: &[u8]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISA: &str = "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250311*1200*^*00501*000000001*0*P*:~";
+
+    /// The rows (CSV text) and malformed rows of a transaction body.
+    fn map(body: &str) -> (String, Vec<Malformed>, Vec<u32>) {
+        let count = body.matches('~').count() + 2;
+        let text = format!(
+            "{ISA}GS*HC*S*R*20250311*1200*1*X*005010X222A1~ST*837*0001*005010X222A1~{body}SE*{count}*0001~GE*1*1~IEA*1*000000001~"
+        );
+        let policy = Policy::builtin();
+        let m = Mapping {
+            bytes: text.as_bytes(),
+            file_name: "t.837",
+            policy: &policy,
+        };
+        let mut csv = Vec::new();
+        let mapped = transcode(&m, &mut csv).unwrap();
+        (
+            String::from_utf8(csv).unwrap(),
+            mapped.malformed,
+            mapped.claims,
+        )
+    }
+
+    const HEAD: &str = "HL*1**20*1~NM1*85*2*CLINIC*****XX*1234567893~HL*2*1*22*0~SBR*P*18*******MB~NM1*IL*1*DOE*JANE****MI*P-1~";
+
+    #[test]
+    fn a_line_takes_the_claims_values_where_it_has_none_of_its_own() {
+        let (csv, bad, claims) = map(&format!(
+            "{HEAD}CLM*C-1*85***11:B:1*Y*A*Y*Y~REF*G1*RX-1~HI*ABK:M5450*ABF:M62838~NM1*DN*1*DOC*****XX*1999999992~NM1*82*1*PT*****XX*1098765435~LX*1~SV1*HC:97140:GP:59*45*UN*1***2~DTP*472*D8*20250310~LX*2~SV1*HC:97124*40*UN*1~DTP*472*RD8*20250311-20250312~REF*G1*RX-2~NM1*82*1*PT2*****XX*1555555550~"
+        ));
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(claims, [2]);
+        assert_eq!(
+            csv,
+            "C-1,1,P-1,medicare,1098765435,1999999992,RX-1,2025-03-10,97140,GP;59,1,45,M62838\n\
+             C-1,2,P-1,medicare,1555555550,1999999992,RX-2,2025-03-11,97124,,1,40,M5450;M62838\n"
+        );
+    }
+
+    #[test]
+    fn other_payers_providers_and_references_are_not_the_claims() {
+        // 2320/2330: another payer's REF*G1 and providers (2330C DN, 2330D 82)
+        let (csv, bad, _) = map(&format!(
+            "{HEAD}CLM*C-1*40***11:B:1*Y*A*Y*Y~HI*ABK:M5450~SBR*S*18*******CI~NM1*IL*1*DOE*JANE****MI*OTHER~NM1*PR*2*OTHER PLAN*****PI*X~REF*G1*OTHER-RX~NM1*DN*1~REF*1G*X~NM1*82*1~REF*G2*X~LX*1~SV1*HC:97124*40*UN*1***1~DTP*472*D8*20250310~"
+        ));
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(
+            csv,
+            "C-1,1,P-1,medicare,1234567893,,,2025-03-10,97124,,1,40,M5450\n"
+        );
+    }
+
+    #[test]
+    fn values_are_quoted_for_csv_where_they_need_it() {
+        let (csv, bad, _) = map(&format!(
+            "{HEAD}CLM*C,\"1*40***11:B:1*Y*A*Y*Y~HI*ABK:M5450~LX*1~SV1*HC:97124*40*UN*1***1~DTP*472*D8*20250310~"
+        ));
+        assert!(bad.is_empty());
+        assert!(csv.starts_with("\"C,\"\"1\",1,"), "{csv}");
+        let mut out = Vec::new();
+        csv_joined(&mut out, &["A", "B,C"]);
+        assert_eq!(out, b"\"A;B,C\"");
+        out.clear();
+        csv_joined(&mut out, &["GP", "59"]);
+        assert_eq!(out, b"GP;59");
+    }
+
+    #[test]
+    fn service_dates_are_d8_or_the_first_of_an_rd8() {
+        assert_eq!(&service_date(b"D8", b"20250310").unwrap(), b"2025-03-10");
+        assert_eq!(
+            &service_date(b"RD8", b"20250310-20250320").unwrap(),
+            b"2025-03-10"
+        );
+        assert!(service_date(b"D8", b"2025031")
+            .unwrap_err()
+            .contains("not a D8 date"));
+        assert!(service_date(b"D8", b"20250229")
+            .unwrap_err()
+            .contains("not a date"));
+        assert!(service_date(b"DT", b"202503101200")
+            .unwrap_err()
+            .contains("not D8 or RD8"));
+        assert!(service_date(b"D8", b"2025O310")
+            .unwrap_err()
+            .contains("CCYYMMDD"));
+    }
+
+    #[test]
+    fn a_value_that_is_not_text_makes_its_claim_malformed() {
+        let body = format!(
+            "{HEAD}CLM*C-1*40***11:B:1*Y*A*Y*Y~HI*ABK:M5450~LX*1~SV1*HC:9712\u{e9}*40*UN*1***1~DTP*472*D8*20250310~"
+        );
+        let latin1: String = body.replace('\u{e9}', "\u{1}");
+        let (_, bad, claims) = map(&latin1);
+        assert!(bad.is_empty(), "a control character is still text");
+        assert_eq!(claims, [1]);
+        // bytes that are not UTF-8 are named as the CSV reader names them
+        assert_eq!(escape_lossy(b"9712\xe9"), "9712\\xE9");
+        let mut problems = Vec::new();
+        let v = value(
+            false,
+            &mut problems,
+            From {
+                v: b"9712\xe9",
+                seg: 7,
+            },
+            "SV1",
+            "SV101-2 (cpt)",
+            true,
+        );
+        assert_eq!(v, "");
+        assert_eq!(
+            problems,
+            ["segment 7 (SV1): SV101-2 (cpt) is not valid UTF-8 (9712\\xE9)"]
+        );
+    }
+
+    #[test]
+    fn a_claim_outside_a_subscriber_loop_or_with_an_empty_member_id_is_malformed() {
+        let (_, bad, claims) = map(
+            "HL*1**20*1~NM1*85*2*CLINIC*****XX*1234567893~CLM*C-1*40~HI*ABK:M5450~LX*1~SV1*HC:97124*40*UN*1***1~DTP*472*D8*20250310~",
+        );
+        assert_eq!(claims, [MALFORMED | 1]);
+        assert!(
+            bad[0].error.contains("in no subscriber loop"),
+            "{}",
+            bad[0].error
+        );
+        let (_, bad, _) = map(
+            "HL*1**20*1~NM1*85*2*CLINIC*****XX*1234567893~HL*2*1*22*0~SBR*P*18*******MB~NM1*IL*1*DOE*JANE~CLM*C-1*40~HI*ABK:M5450~LX*1~SV1*HC:97124*40*UN*1***1~DTP*472*D8*20250310~",
+        );
+        assert!(
+            bad[0]
+                .error
+                .contains("segment 6 (HL): the subscriber's member id (2010BA NM109) is empty"),
+            "{}",
+            bad[0].error
+        );
+        assert_eq!(bad[0].claim_id.as_deref(), Some("C-1"));
+    }
+
+    #[test]
+    fn raw_segments_leave_out_the_line_breaks_between_segments() {
+        let text = b"CLM*C-1~\r\nHI*ABK:M5450~\nLX*1~";
+        assert_eq!(
+            raw_segments(text, 0, text.len(), b'~'),
+            "CLM*C-1~HI*ABK:M5450~LX*1~"
+        );
+        // a line break that is the terminator stays
+        let text = b"CLM*C-1\nLX*1\n";
+        assert_eq!(raw_segments(text, 0, text.len(), b'\n'), "CLM*C-1\nLX*1\n");
+    }
+}
