@@ -119,7 +119,7 @@ impl<'a> Out<'a> {
         let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
         Ok(Out {
             path: path.into(),
-            w: BufWriter::with_capacity(1 << 22, f),
+            w: BufWriter::with_capacity(1 << 18, f),
             at: 0,
             copy: (0, 0),
             takes_held,
@@ -143,12 +143,15 @@ impl<'a> Out<'a> {
     /// Write the range of the input waiting to be copied.
     fn flush_copy(&mut self, bytes: &[u8]) -> Result<()> {
         let (a, b) = std::mem::take(&mut self.copy);
-        if a < b {
+        let written = if b - a >= 1 << 16 {
+            // a long run goes from the mapped input to the file, not through the buffer
             self.w
-                .write_all(&bytes[a..b])
-                .with_context(|| format!("{}: write error", self.path.display()))?;
-        }
-        Ok(())
+                .flush()
+                .and_then(|_| self.w.get_mut().write_all(&bytes[a..b]))
+        } else {
+            self.w.write_all(&bytes[a..b])
+        };
+        written.with_context(|| format!("{}: write error", self.path.display()))
     }
 
     /// Text made here (a segment written anew).

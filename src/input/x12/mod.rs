@@ -9,7 +9,7 @@ pub mod map;
 pub mod segments;
 pub mod walk;
 
-use std::io::{BufWriter, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -117,9 +117,9 @@ impl X12Claims {
         let csv = dir.join("claims.csv");
         let file = std::fs::File::create(&csv)
             .with_context(|| format!("{}: cannot create", csv.display()))?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        std::io::Write::write_all(&mut w, map::HEADER.as_bytes())?;
-        std::io::Write::write_all(&mut w, b"\n")?;
+        // batches of rows are written as they come (hundreds of KB each): no buffer between
+        let mut w = file;
+        std::io::Write::write_all(&mut w, format!("{}\n", map::HEADER).as_bytes())?;
         let mapping = Mapping {
             bytes: &bytes,
             file_name: &file_name,
