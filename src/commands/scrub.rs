@@ -25,10 +25,15 @@ fn resolve(name: &str, flag: &Option<PathBuf>, dir: &Option<PathBuf>) -> Result<
         if !p.is_file() {
             bail!("--{name} {}: no such file", p.display());
         }
-        if Format::of(p).is_none() {
+        if Format::of(p).is_none() && !(name == "claims" && input::x12::is_x12(p)) {
             bail!(
-                "--{name} {}: unknown format (expected .csv, .csv.gz or .parquet)",
-                p.display()
+                "--{name} {}: unknown format (expected .csv, .csv.gz or .parquet{})",
+                p.display(),
+                if name == "claims" {
+                    ", or an X12 837P"
+                } else {
+                    ""
+                }
             );
         }
         return Ok(p.clone());
@@ -41,6 +46,11 @@ fn resolve(name: &str, flag: &Option<PathBuf>, dir: &Option<PathBuf>) -> Result<
     }
     let found: Vec<PathBuf> = ["csv", "csv.gz", "parquet"]
         .iter()
+        .chain(if name == "claims" {
+            &input::x12::EXTENSIONS[..]
+        } else {
+            &[]
+        })
         .map(|ext| dir.join(format!("{name}.{ext}")))
         .filter(|p| p.is_file())
         .collect();
@@ -164,7 +174,16 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     });
 
     progress.step("reading inputs");
-    let tables = input::open(&paths, args.encoding)?;
+    // an 837P's claims are read from claim rows made of it (SPEC §11), named by the 837P
+    let mut x12 = match Format::of(&paths.claims) {
+        None => Some(input::x12::X12Claims::read(
+            &paths.claims,
+            &policy,
+            &args.out,
+        )?),
+        Some(_) => None,
+    };
+    let tables = input::open(&paths, args.encoding, x12.as_ref())?;
     let mut warnings = tables.notes.warnings.clone();
     for w in &warnings {
         progress.println(&format!("warning: {w}"));
@@ -262,6 +281,9 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     }
     drop((index, part_rx_ids));
     ledger.finish();
+    if let Some(x) = &mut x12 {
+        x.settle(&policy, &mut ledger)?;
+    }
     let tables_absent = tables.notes.absent.clone();
     let claims_table = tables.claims;
     drop((tables.sessions, tables.prescriptions));
@@ -280,7 +302,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
 
     progress.step("writing outputs");
     let ext = args.format.ext();
-    let names: Vec<String> = ["rejections", "clean", "held", "malformed"]
+    let mut names: Vec<String> = ["rejections", "clean", "held", "malformed"]
         .iter()
         .map(|n| format!("{n}.{ext}"))
         .chain(["summary.json".to_string()])
@@ -313,11 +335,15 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     let staging = Staging::new(&args.out)?;
     // the run is written into the state's open transaction while the outputs are written; it is
     // committed only once they are in place
-    let ((a, b), prepared) = std::thread::scope(|s| {
+    let ((a, b), prepared, x12_written) = std::thread::scope(|s| {
         let prepare = match (&mut state, &run) {
             (Some(st), Some(run)) => Some(s.spawn(|| st.prepare(run, &ledger, &holding))),
             _ => None,
         };
+        // the 837P outputs beside the others (a walk over the 837P, mostly writing)
+        let x12_writing = x12.as_ref().map(|x| {
+            s.spawn(|| crate::output::x12::write_outputs(x, &ledger, &holding.decisions, &staging))
+        });
         let written = rayon::join(
             || tables::write_rejections(&ledger, &policy, args.format, &staging.path(&names[0])),
             || {
@@ -332,10 +358,18 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
                 tables::write_malformed(&ledger, args.format, &staging.path(&names[3]))
             },
         );
-        (written, prepare.map(|h| h.join()))
+        (
+            written,
+            prepare.map(|h| h.join()),
+            x12_writing.map(|h| h.join()),
+        )
     });
     a?;
     b?;
+    let x12_written = x12_written
+        .map(|w| w.map_err(|_| anyhow::anyhow!("writing the 837P outputs failed")))
+        .transpose()?
+        .transpose()?;
     if let Some(p) = prepared {
         p.map_err(|_| anyhow::anyhow!("recording the run failed"))?
             .context("the nightly state: cannot record the run")?;
@@ -379,9 +413,18 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         0
     };
     summary["exit_status"] = exit_status.into();
+    if let Some((_, note)) = &x12_written {
+        summary["x12"] = note.clone();
+    }
     let text = serde_json::to_string_pretty(&summary)? + "\n";
     std::fs::write(staging.path(&names[4]), text).context("summary.json: write error")?;
+    if let Some((written, _)) = x12_written {
+        // before summary.json, which is moved into place last
+        let last = names.len() - 1;
+        names.splice(last..last, written);
+    }
     staging.commit(&names)?;
+    crate::output::x12::remove_earlier(&args.out, &names);
     if let Some(state) = state {
         progress.step("recording the run in the state");
         state

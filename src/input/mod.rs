@@ -3,6 +3,7 @@
 pub mod encoding;
 pub mod split;
 pub mod table;
+pub mod x12;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -705,20 +706,31 @@ fn check_parquet_fits(paths: &InputPaths) -> Result<()> {
     }
 }
 
-/// Open the three files. Column problems stop the run; rows are read part by part later.
-pub fn open(paths: &InputPaths, encoding: Encoding) -> Result<Tables> {
+/// Open the three files. Column problems stop the run; rows are read part by part later. With
+/// an 837P, the claims are read from its claim rows, named by the 837P file.
+pub fn open(
+    paths: &InputPaths,
+    encoding: Encoding,
+    x12: Option<&x12::X12Claims>,
+) -> Result<Tables> {
     check_parquet_fits(paths)?;
+    let claims = x12.map_or(&paths.claims, |x| &x.csv);
     let ((c, s), p) = rayon::join(
         || {
             rayon::join(
-                || RawTable::read(&paths.claims, encoding),
+                || RawTable::read(claims, encoding),
                 || RawTable::read(&paths.sessions, encoding),
             )
         },
         || RawTable::read(&paths.prescriptions, encoding),
     );
+    let mut claims = c?;
+    if let Some(x) = x12 {
+        claims.file_name = x.file_name.clone();
+        claims.path = x.path.clone();
+    }
     let mut tables = Tables {
-        claims: c?,
+        claims,
         sessions: s?,
         prescriptions: p?,
         notes: HeaderNotes::default(),

@@ -3,6 +3,7 @@
 
 pub mod summary;
 pub mod tables;
+pub mod x12;
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +37,8 @@ const OUTPUT_NAMES: &[&str] = &[
     "clean.parquet",
     "held.parquet",
     "malformed.parquet",
+    "clean.837",
+    "held.837",
     "summary.json",
 ];
 

@@ -33,6 +33,17 @@ struct PolicyFile {
     profiles: BTreeMap<String, ProfileFile>,
     #[serde(default)]
     pairs: Vec<PairFile>,
+    #[serde(default)]
+    x12: X12File,
+}
+
+/// How 837P claims are read (SPEC §11).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct X12File {
+    /// SBR09 (claim filing indicator code) → profile; `*` = every other code.
+    #[serde(default)]
+    payer_type: BTreeMap<String, String>,
 }
 
 /// A payer's own procedure-to-procedure edit (SPEC §9).
@@ -55,6 +66,7 @@ struct PartialPolicyFile {
     physical_medicine_codes: Option<Vec<String>>,
     profiles: Option<BTreeMap<String, PartialProfileFile>>,
     pairs: Option<Vec<PairFile>>,
+    x12: Option<X12File>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -267,6 +279,9 @@ pub struct Policy {
     /// Sorted by name; a claim line refers to its profile by index.
     pub profiles: Vec<Profile>,
     pub pairs: Vec<Pair>,
+    /// 837P: SBR09 codes (upper-cased) → profile index, and the profile of every other code.
+    pub x12_payer_types: BTreeMap<String, usize>,
+    pub x12_other_payer_type: Option<usize>,
     pub source: String,
 }
 
@@ -302,6 +317,21 @@ impl Policy {
                             }
                             (_, profile) => {
                                 all.insert(name, profile);
+                            }
+                        }
+                    }
+                }
+                ("x12", toml::Value::Table(x12)) => {
+                    // `[x12.payer_type]` entries are laid over the built-in ones one by one
+                    let have = merged
+                        .entry("x12")
+                        .or_insert_with(|| toml::Value::Table(Default::default()));
+                    let have = have.as_table_mut().expect("x12 is a table");
+                    for (k, v) in x12 {
+                        match (have.get_mut(&k), v) {
+                            (Some(toml::Value::Table(t)), toml::Value::Table(set)) => t.extend(set),
+                            (_, v) => {
+                                have.insert(k, v);
                             }
                         }
                     }
@@ -440,9 +470,27 @@ impl Policy {
         if pairs.len() > u16::MAX as usize {
             bail!("{source}: more than {} pairs", u16::MAX);
         }
+        let mut x12_payer_types = BTreeMap::new();
+        let mut x12_other_payer_type = None;
+        for (code, name) in &file.x12.payer_type {
+            let Some(i) = profiles
+                .iter()
+                .position(|q| q.name.eq_ignore_ascii_case(name.trim()))
+            else {
+                bail!("{source}: x12.payer_type.{code}: no profile `{name}`");
+            };
+            match code.trim() {
+                "*" => x12_other_payer_type = Some(i),
+                c => {
+                    x12_payer_types.insert(c.to_ascii_uppercase(), i);
+                }
+            }
+        }
         Ok(Policy {
             profiles,
             pairs,
+            x12_payer_types,
+            x12_other_payer_type,
             source: source.to_string(),
         })
     }
@@ -452,6 +500,36 @@ impl Policy {
         self.profiles
             .iter()
             .position(|p| p.name.eq_ignore_ascii_case(payer_type))
+    }
+
+    /// The profile name an 837P claim's SBR09 code gives (SPEC §11), or why there is none.
+    pub fn x12_payer_type(&self, sbr09: &[u8]) -> std::result::Result<&str, String> {
+        // once a claim: the code upper-cased on the stack (codes are 1 or 2 characters)
+        let mut up = [0u8; 8];
+        let trimmed = sbr09.trim_ascii();
+        let found = match up.get_mut(..trimmed.len()) {
+            Some(buf) => {
+                buf.copy_from_slice(trimmed);
+                buf.make_ascii_uppercase();
+                std::str::from_utf8(buf)
+                    .ok()
+                    .and_then(|c| self.x12_payer_types.get(c))
+            }
+            None => self
+                .x12_payer_types
+                .get(&String::from_utf8_lossy(trimmed).to_ascii_uppercase()),
+        };
+        let code = || String::from_utf8_lossy(trimmed).to_ascii_uppercase();
+        found
+            .copied()
+            .or(self.x12_other_payer_type)
+            .map(|i| self.profiles[i].name.as_str())
+            .ok_or_else(|| {
+                format!(
+                    "`{}` has no entry in the policy's [x12.payer_type] (and no `*` entry for every other code)",
+                    code()
+                )
+            })
     }
 
     /// The policy's pairs as edits, always in force (SPEC §9 "Policy").
@@ -616,6 +694,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("modifers"), "{err}");
+    }
+
+    #[test]
+    fn sbr09_codes_name_profiles_and_a_policy_sets_single_codes() {
+        let p = Policy::builtin();
+        for (code, profile) in [
+            ("MB", "medicare"),
+            ("ma", "medicare"),
+            ("MC", "medicaid"),
+            ("WC", "workers_comp"),
+            ("AM", "auto_pip"),
+            ("CI", "commercial"),
+            ("BL", "commercial"),
+            ("", "commercial"),
+        ] {
+            assert_eq!(p.x12_payer_type(code.as_bytes()), Ok(profile), "{code}");
+        }
+        let p = Policy::parse("[x12.payer_type]\nCI = \"workers_comp\"\n", "t.toml").unwrap();
+        assert_eq!(p.x12_payer_type(b"CI"), Ok("workers_comp"));
+        assert_eq!(
+            p.x12_payer_type(b"MB"),
+            Ok("medicare"),
+            "the others are kept"
+        );
+        let e = Policy::parse("[x12.payer_type]\nCI = \"nobody\"\n", "t.toml").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("x12.payer_type.CI: no profile `nobody`"),
+            "{e}"
+        );
+        let e = Policy::parse("[x12]\npayer = {}\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("unknown field `payer`"), "{e}");
+        // without a `*` entry, a code not listed has no profile
+        let mut p = Policy::builtin();
+        p.x12_other_payer_type = None;
+        let e = p.x12_payer_type(b"ZZ").unwrap_err();
+        assert!(e.contains("`ZZ` has no entry"), "{e}");
     }
 
     #[test]
