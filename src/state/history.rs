@@ -30,7 +30,16 @@ pub fn open(path: &Path, write: bool) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .with_context(|| format!("--state {}: cannot open", path.display()))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    match check_schema(&conn, path)? {
+    // a scrub writing its night holds the file from its first spilled page to its commit
+    let version =
+        check_schema(&conn, path).map_err(|e| match e.downcast_ref::<rusqlite::Error>() {
+            Some(s) if super::busy(s) => anyhow::anyhow!(
+                "--state {}: a claimscrub run is recording into it; try again when it has finished",
+                path.display()
+            ),
+            _ => e,
+        })?;
+    match version {
         None => bail!(
             "--state {}: an empty database, no run recorded yet",
             path.display()
