@@ -31,6 +31,9 @@ pub enum Command {
     /// What a nightly state (`scrub --state`) holds: the runs, or one patient's prescriptions and
     /// therapy totals.
     History(HistoryArgs),
+    /// One claim of a finished scrub, from its outputs: its lines, each finding with its evidence
+    /// and CARC/RARC, and why it went to clean or held.
+    Explain(crate::commands::explain::ExplainArgs),
 }
 
 #[derive(clap::Args, Debug)]

@@ -22,6 +22,10 @@ fn main() {
             eprintln!("claimscrub: error: {}", format!("{e:#}").replace('\n', " "));
             2
         }),
+        Command::Explain(args) => commands::explain::run(&args).unwrap_or_else(|e| {
+            eprintln!("claimscrub: error: {}", format!("{e:#}").replace('\n', " "));
+            2
+        }),
         Command::Rules => commands::rules::run(),
         Command::Policy => commands::policy::run(),
     };

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod explain;
 pub mod generate;
 pub mod history;
 pub mod policy;
