@@ -46,13 +46,15 @@ pub fn run(args: &HistoryArgs) -> Result<i32> {
     let runs = history::runs(&conn)?;
     let mut out = json!({ "state": args.state.display().to_string(), "runs": runs });
     if let Some(p) = &args.patient {
-        if !history::has_patient(&conn, p)? {
+        // the patient's recorded lines, decoded once from the patient's bucket of blocks
+        let recorded = history::lines(&conn, Some(p))?;
+        if !history::has_patient(&conn, p, &recorded)? {
             bail!("--patient {p}: not in {}", args.state.display());
         }
         out["patient"] = json!({
             "patient_id": p,
-            "prescriptions": history::prescriptions(&conn, p)?,
-            "therapy": therapy(&history::clean_lines(&conn, p)?, &policy)?,
+            "prescriptions": history::prescriptions(&conn, p, &recorded)?,
+            "therapy": therapy(&history::clean_lines(&recorded), &policy)?,
         });
     }
     if args.json {

@@ -40,22 +40,8 @@ use crate::base::values::{
     codes, date_from_day, icd_format_ok, icd_key, parse_charge, parse_date, parse_int,
 };
 
-/// The claims columns of SPEC §2, in order, and whether a file must have them.
-pub const COLUMNS: [(&str, bool); 13] = [
-    ("claim_id", true),
-    ("line_no", true),
-    ("patient_id", true),
-    ("payer_type", true),
-    ("rendering_npi", true),
-    ("referring_npi", false),
-    ("rx_id", false),
-    ("service_date", true),
-    ("cpt", true),
-    ("modifiers", false),
-    ("units", true),
-    ("charge", true),
-    ("diagnosis_codes", true),
-];
+/// The claims columns of SPEC §2, in order (the reader's list).
+pub use crate::input::CLAIMS as COLUMNS;
 
 /// SBR09 (claim filing indicator) of each built-in payer profile: the inverse of SPEC §11's table.
 pub const SBR09: [(&str, &str); 5] = [

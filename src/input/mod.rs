@@ -24,7 +24,8 @@ use table::{PartIndex, RawTable, Rec};
 /// The inputs' names, in the order they are reported.
 pub const INPUTS: [&str; 3] = ["claims", "sessions", "prescriptions"];
 
-const CLAIMS: &[(&str, bool)] = &[
+/// The claims columns of SPEC §2, in order, and whether a file must have them.
+pub const CLAIMS: [(&str, bool); 13] = [
     ("claim_id", true),
     ("line_no", true),
     ("patient_id", true),
@@ -175,7 +176,7 @@ impl HeaderNotes {
     fn of(tables: &Tables) -> HeaderNotes {
         let mut notes = HeaderNotes::default();
         for (i, (table, spec)) in [
-            (&tables.claims, CLAIMS),
+            (&tables.claims, &CLAIMS[..]),
             (&tables.sessions, SESSIONS),
             (&tables.prescriptions, PRESCRIPTIONS),
         ]
@@ -444,7 +445,7 @@ fn claims(
     part: Option<(&PartIndex, usize)>,
     policy: &Policy,
 ) -> Result<ReadRows<ClaimLine>> {
-    read_table(table, part, CLAIMS, Some(0), |r, t, rec| {
+    read_table(table, part, &CLAIMS, Some(0), |r, t, rec| {
         let claim_id = r.req(0);
         let line_no = r.req(1);
         let line_no = r.parse(1, &line_no, |s| {
@@ -736,7 +737,7 @@ pub fn open(
         notes: HeaderNotes::default(),
     };
     // every header is checked before any row, so a missing column stops the run at once
-    Columns::map(&tables.claims, CLAIMS)?;
+    Columns::map(&tables.claims, &CLAIMS)?;
     Columns::map(&tables.sessions, SESSIONS)?;
     Columns::map(&tables.prescriptions, PRESCRIPTIONS)?;
     tables.notes = HeaderNotes::of(&tables);
@@ -773,7 +774,7 @@ impl Tables {
             Ok(t.index(key, cols.width, parts))
         };
         let (c, (s, p)) = rayon::join(
-            || by_patient(&self.claims, CLAIMS),
+            || by_patient(&self.claims, &CLAIMS),
             || {
                 rayon::join(
                     || by_patient(&self.sessions, SESSIONS),

@@ -177,8 +177,8 @@ pub fn lines(conn: &Connection, patient: Option<&str>) -> Result<Vec<Line>> {
 
 /// A patient's prescriptions as the latest run read them, each with its recorded visits (distinct
 /// service dates of clean lines linked to it) and held ones.
-pub fn prescriptions(conn: &Connection, patient: &str) -> Result<Vec<Value>> {
-    let recorded = lines(conn, Some(patient))?;
+/// `recorded`: the patient's lines (`lines(conn, Some(patient))`).
+pub fn prescriptions(conn: &Connection, patient: &str, recorded: &[Line]) -> Result<Vec<Value>> {
     let visits = |rx: &str, outcome: &str| {
         recorded
             .iter()
@@ -211,37 +211,34 @@ pub fn prescriptions(conn: &Connection, patient: &str) -> Result<Vec<Value>> {
 /// payer_type), by date.
 pub type RecordedLine = (String, String, String, i64, i64, String);
 
-pub fn clean_lines(conn: &Connection, patient: &str) -> Result<Vec<RecordedLine>> {
-    let mut clean: Vec<Line> = lines(conn, Some(patient))?
-        .into_iter()
-        .filter(|l| l.outcome == "clean")
-        .collect();
+pub fn clean_lines(recorded: &[Line]) -> Vec<RecordedLine> {
+    let mut clean: Vec<&Line> = recorded.iter().filter(|l| l.outcome == "clean").collect();
     clean.sort_by(|a, b| {
         (&a.service_date, &a.claim_id, a.line_no).cmp(&(&b.service_date, &b.claim_id, b.line_no))
     });
-    Ok(clean
+    clean
         .into_iter()
         .map(|l| {
             (
-                l.service_date,
-                l.cpt,
-                l.modifiers,
+                l.service_date.clone(),
+                l.cpt.clone(),
+                l.modifiers.clone(),
                 l.units,
                 l.charge_micros,
-                l.payer_type,
+                l.payer_type.clone(),
             )
         })
-        .collect())
+        .collect()
 }
 
 /// Whether the state knows the patient at all.
-pub fn has_patient(conn: &Connection, patient: &str) -> Result<bool> {
+pub fn has_patient(conn: &Connection, patient: &str, recorded: &[Line]) -> Result<bool> {
     let rx: i64 = conn.query_row(
         "SELECT count(*) FROM prescriptions WHERE patient_id = ?1",
         [patient],
         |r| r.get(0),
     )?;
-    Ok(rx > 0 || !lines(conn, Some(patient))?.is_empty())
+    Ok(rx > 0 || !recorded.is_empty())
 }
 
 /// Remove the lines of service dates before `before` and prescriptions that ended before it.
