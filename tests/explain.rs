@@ -275,3 +275,55 @@ fn terminal_escapes_from_the_input_are_shown_as_text() {
         "P-78\u{1b}[2J\u{202e}"
     );
 }
+
+#[test]
+fn damaged_outputs_are_named_with_file_line_and_column() {
+    let dir = scratch("explain-damaged");
+    for name in ["summary.json", "clean.csv", "held.csv", "malformed.csv"] {
+        std::fs::copy(demo().join(name), dir.join(name)).unwrap();
+    }
+    // a rejections.csv without the CARC texts: not one claimscrub wrote
+    std::fs::write(
+        dir.join("rejections.csv"),
+        "claim_id,line_no,rule,severity,carc,rarc,message,charge\n",
+    )
+    .unwrap();
+    let err = fails(&explain(&dir, "C-1001", false));
+    assert!(
+        err.contains("rejections.csv: line 1: no `carc_text` column"),
+        "{err}"
+    );
+    // a row with a field too few
+    let good = std::fs::read_to_string(demo().join("rejections.csv")).unwrap();
+    let mut lines: Vec<&str> = good.lines().collect();
+    lines[3] = "C-1013,2,P-110";
+    std::fs::write(dir.join("rejections.csv"), lines.join("\n")).unwrap();
+    let err = fails(&explain(&dir, "C-1001", false));
+    assert!(err.contains("rejections.csv: line 4: "), "{err}");
+    // a summary that is not JSON
+    std::fs::copy(demo().join("rejections.csv"), dir.join("rejections.csv")).unwrap();
+    std::fs::write(dir.join("summary.json"), "{\n  \"hold\": claim\n}").unwrap();
+    let err = fails(&explain(&dir, "C-1001", false));
+    assert!(err.contains("summary.json: line 2 column"), "{err}");
+    // an unknown claim id holding a terminal escape is named without it
+    std::fs::copy(demo().join("summary.json"), dir.join("summary.json")).unwrap();
+    let err = fails(&explain(&dir, "C-\u{1b}[2J", false));
+    assert!(err.contains("claim C-\\u{1b}[2J: not in"), "{err:?}");
+}
+
+#[test]
+fn a_reader_that_has_gone_is_not_a_panic() {
+    // stdout a pipe whose reading end is already closed: the write fails with EPIPE at once
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = bin()
+        .arg("explain")
+        .arg(demo())
+        .arg("C-1198")
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -27,12 +27,19 @@ pub struct ExplainArgs {
 
 pub fn run(args: &ExplainArgs) -> Result<i32> {
     let e = explain(&args.out_dir, args.claim_id.trim())?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&e)?);
+    let out = if args.json {
+        serde_json::to_string_pretty(&e)? + "\n"
     } else {
-        print!("{}", text(&e));
+        text(&e)
+    };
+    // a reader that stops early (`| head`) is not an error, and must not panic the way print! does
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("writing to standard output")
+        }
+        _ => Ok(0),
     }
-    Ok(0)
 }
 
 /// The outputs explain reads; each must be there.
@@ -255,7 +262,8 @@ pub fn explain(dir: &Path, claim: &str) -> Result<Value> {
     let malformed = malformed_of(&dir.join("malformed.csv"), &claims_file, id_col, claim)?;
     if lines.is_empty() && malformed.is_empty() {
         bail!(
-            "claim {claim}: not in {} (no line in clean.csv or held.csv, no row in malformed.csv)",
+            "claim {}: not in {} (no line in clean.csv or held.csv, no row in malformed.csv)",
+            printable(claim),
             dir.display()
         );
     }
