@@ -144,6 +144,10 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         &args.out,
         &[&paths.claims, &paths.sessions, &paths.prescriptions],
     )?;
+    // what killed runs left in --out: their staging folders go, an interrupted commit is finished
+    for note in crate::output::recover(&args.out)? {
+        crate::timing(&note);
+    }
     if args.dry_run && args.state.is_none() {
         bail!("--dry-run: give the state to read with --state FILE");
     }
@@ -423,8 +427,11 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         let last = names.len() - 1;
         names.splice(last..last, written);
     }
-    staging.commit(&names)?;
-    crate::output::x12::remove_earlier(&args.out, &names);
+    // an 837P output of an earlier run that this run did not write again goes with the commit
+    staging.commit(
+        &names,
+        &[crate::output::x12::CLEAN, crate::output::x12::HELD],
+    )?;
     if let Some(state) = state {
         progress.step("recording the run in the state");
         state
