@@ -368,12 +368,20 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
             x12_writing.map(|h| h.join()),
         )
     });
-    a?;
-    b?;
+    // a full disk ends the run here: the staging folder goes, the earlier outputs stay whole
+    let unwritten = || {
+        format!(
+            "--out {}: the outputs could not be written (the earlier ones are left as they were)",
+            args.out.display()
+        )
+    };
+    a.with_context(unwritten)?;
+    b.with_context(unwritten)?;
     let x12_written = x12_written
         .map(|w| w.map_err(|_| anyhow::anyhow!("writing the 837P outputs failed")))
         .transpose()?
-        .transpose()?;
+        .transpose()
+        .with_context(unwritten)?;
     if let Some(p) = prepared {
         p.map_err(|_| anyhow::anyhow!("recording the run failed"))?
             .context("the nightly state: cannot record the run")?;
@@ -421,7 +429,9 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         summary["x12"] = note.clone();
     }
     let text = serde_json::to_string_pretty(&summary)? + "\n";
-    std::fs::write(staging.path(&names[4]), text).context("summary.json: write error")?;
+    std::fs::write(staging.path(&names[4]), text)
+        .context("summary.json: write error")
+        .with_context(unwritten)?;
     if let Some((written, _)) = x12_written {
         // before summary.json, which is moved into place last
         let last = names.len() - 1;

@@ -463,8 +463,9 @@ pub fn write_clean_held(
     let open = |path: &Path, head: &[&str]| -> Result<BufWriter<File>> {
         let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
         let mut w = BufWriter::with_capacity(1 << 22, f);
-        w.write_all(csv_line(head).as_bytes())?;
-        w.write_all(b"\n")?;
+        w.write_all(csv_line(head).as_bytes())
+            .and_then(|_| w.write_all(b"\n"))
+            .with_context(|| format!("{}: write error", path.display()))?;
         Ok(w)
     };
     let (mut clean_w, mut held_w) = (open(clean_path, &header)?, open(held_path, &held_header)?);
@@ -501,8 +502,12 @@ pub fn write_clean_held(
             })
             .collect();
         for (c, h) in &parts {
-            clean_w.write_all(c)?;
-            held_w.write_all(h)?;
+            clean_w
+                .write_all(c)
+                .with_context(|| format!("{}: write error", clean_path.display()))?;
+            held_w
+                .write_all(h)
+                .with_context(|| format!("{}: write error", held_path.display()))?;
         }
     }
     for (mut w, path) in [(clean_w, clean_path), (held_w, held_path)] {
@@ -631,12 +636,10 @@ pub fn write_rejections(
         .collect();
     let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
     let mut w = BufWriter::with_capacity(1 << 22, f);
-    w.write_all(csv_line(&REJECTIONS_HEADER).as_bytes())?;
-    w.write_all(b"\n")?;
-    for p in &parts {
-        w.write_all(p)?;
-    }
-    w.flush()
+    w.write_all(csv_line(&REJECTIONS_HEADER).as_bytes())
+        .and_then(|_| w.write_all(b"\n"))
+        .and_then(|_| parts.iter().try_for_each(|p| w.write_all(p)))
+        .and_then(|_| w.flush())
         .with_context(|| format!("{}: write error", path.display()))
 }
 

@@ -131,7 +131,11 @@ impl X12Claims {
             .and_then(|m| std::io::Write::flush(&mut w).map(|_| m).map_err(Into::into))
             .map_err(|e| match e.downcast::<std::io::Error>() {
                 Ok(io) => {
-                    anyhow::Error::from(io).context(format!("{}: write error", csv.display()))
+                    anyhow::Error::from(io).context(format!(
+                        "--out {}: the 837P's claim rows could not be written into {}",
+                        out.display(),
+                        csv.display()
+                    ))
                 }
                 Err(e) => e,
             })?;
