@@ -358,8 +358,14 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
                     args.format,
                     &staging.path(&names[1]),
                     &staging.path(&names[2]),
+                    args.defuse_formulas,
                 )?;
-                tables::write_malformed(&ledger, args.format, &staging.path(&names[3]))
+                tables::write_malformed(
+                    &ledger,
+                    args.format,
+                    &staging.path(&names[3]),
+                    args.defuse_formulas,
+                )
             },
         );
         (

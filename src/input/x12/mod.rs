@@ -130,13 +130,11 @@ impl X12Claims {
         let mapped = map::transcode(&mapping, &mut w)
             .and_then(|m| std::io::Write::flush(&mut w).map(|_| m).map_err(Into::into))
             .map_err(|e| match e.downcast::<std::io::Error>() {
-                Ok(io) => {
-                    anyhow::Error::from(io).context(format!(
-                        "--out {}: the 837P's claim rows could not be written into {}",
-                        out.display(),
-                        csv.display()
-                    ))
-                }
+                Ok(io) => anyhow::Error::from(io).context(format!(
+                    "--out {}: the 837P's claim rows could not be written into {}",
+                    out.display(),
+                    csv.display()
+                )),
                 Err(e) => e,
             })?;
         drop(w);
