@@ -60,7 +60,9 @@ fn tree(out: &Path) -> BTreeMap<String, Vec<u8>> {
 
 fn generate(dir: &Path, format: &str) {
     let o = bin()
-        .args(["generate", "--claims", "20000", "--seed", "5", "--format", format])
+        .args([
+            "generate", "--claims", "20000", "--seed", "5", "--format", format,
+        ])
         .arg("--out")
         .arg(dir)
         .output()
@@ -92,7 +94,12 @@ fn a_full_disk_or_read_only_out_is_a_clear_error_with_nothing_half_written() {
     let state = dir.join("state.db");
     let demo = repo("fixtures/demo");
     let o = scrub(&demo, &out, &["--state", state.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let before = tree(&out);
     let lines = history_lines(&state);
 
@@ -111,9 +118,15 @@ fn a_full_disk_or_read_only_out_is_a_clear_error_with_nothing_half_written() {
         "{err}"
     );
     assert!(
-        ["clean.csv", "held.csv", "rejections.csv", "malformed.csv", "summary.json"]
-            .iter()
-            .any(|n| err.contains(&format!("/{n}: write error"))),
+        [
+            "clean.csv",
+            "held.csv",
+            "rejections.csv",
+            "malformed.csv",
+            "summary.json"
+        ]
+        .iter()
+        .any(|n| err.contains(&format!("/{n}: write error"))),
         "the message names no output file: {err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -135,7 +148,12 @@ fn a_full_disk_or_read_only_out_is_a_clear_error_with_nothing_half_written() {
 
     // with room again the batch is scrubbed
     let o = scrub(&x12, &dir.join("elsewhere"), &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 
     // read-only: the existing folder, and a folder to create
     disk.remount("ro");
@@ -158,7 +176,12 @@ fn a_full_disk_or_read_only_out_is_a_clear_error_with_nothing_half_written() {
 
     // the next run with room: the outputs of the demo again, nothing left behind
     let o = scrub(&demo, &out, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let after = tree(&out);
     assert_eq!(
         after.keys().collect::<Vec<_>>(),
