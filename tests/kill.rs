@@ -391,7 +391,7 @@ fn kill_everywhere(n: &Nights, every: usize, random: usize) {
 
 #[test]
 fn killed_at_every_phase_of_a_nightly_run() {
-    let n = Nights::make("kill-csv", 60_000, "csv");
+    let n = Nights::make("kill-csv", 40_000, "csv");
     kill_everywhere(&n, 1, 8);
 }
 
@@ -571,5 +571,79 @@ fn a_commit_cut_between_two_renames_is_finished() {
         new_files,
         "the interrupted commit was not finished"
     );
+    assert!(run_folders(&out).is_empty(), "{:?}", run_folders(&out));
+}
+
+/// Two runs into one `--out` at once: the second leaves the first one's live folders alone (an
+/// 837P's scratch folder lives from its first to its last second), both succeed, and `--out`
+/// holds the whole set of the run that committed last.
+#[test]
+fn a_concurrent_run_leaves_a_live_run_alone() {
+    let dir = scratch("kill-concurrent");
+    let g = bin()
+        .args([
+            "generate", "--claims", "100000", "--seed", "2", "--format", "837", "--out",
+        ])
+        .arg(dir.join("g"))
+        .output()
+        .unwrap();
+    assert!(g.status.success());
+    let batch = |out: &Path| {
+        let mut c = bin();
+        c.arg("scrub")
+            .arg(dir.join("g"))
+            .arg("--out")
+            .arg(out)
+            .arg("--mue")
+            .arg(dir.join("g/mue.csv"))
+            .arg("--quiet")
+            .arg("--threads")
+            .arg("1");
+        c
+    };
+    let reference = dir.join("reference");
+    assert!(batch(&reference).status().unwrap().success());
+    let out = dir.join("out");
+    let mut first = batch(&out).spawn().unwrap();
+    let folder = format!(".claimscrub-x12-{}", first.id());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let scratch_of_first = || out.exists() && run_folders(&out).contains(&folder);
+    while !scratch_of_first() {
+        assert!(
+            Instant::now() < deadline,
+            "the first run made no scratch folder"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let o = bin().args(demo_args(&out)).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the batch took less time than the demo"
+    );
+    assert!(
+        scratch_of_first(),
+        "the second run removed the live run's folder"
+    );
+    assert_eq!(
+        first.wait().unwrap().code(),
+        Some(0),
+        "the first run failed"
+    );
+    let (now, want) = (files(&out), files(&reference));
+    assert_eq!(
+        now.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &want {
+        if name != "summary.json" {
+            assert_eq!(now.get(name), Some(bytes), "{name}");
+        }
+    }
     assert!(run_folders(&out).is_empty(), "{:?}", run_folders(&out));
 }
