@@ -144,6 +144,10 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         &args.out,
         &[&paths.claims, &paths.sessions, &paths.prescriptions],
     )?;
+    // what killed runs left in --out: their staging folders go, an interrupted commit is finished
+    for note in crate::output::recover(&args.out)? {
+        crate::timing(&note);
+    }
     if args.dry_run && args.state.is_none() {
         bail!("--dry-run: give the state to read with --state FILE");
     }
@@ -354,8 +358,14 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
                     args.format,
                     &staging.path(&names[1]),
                     &staging.path(&names[2]),
+                    args.defuse_formulas,
                 )?;
-                tables::write_malformed(&ledger, args.format, &staging.path(&names[3]))
+                tables::write_malformed(
+                    &ledger,
+                    args.format,
+                    &staging.path(&names[3]),
+                    args.defuse_formulas,
+                )
             },
         );
         (
@@ -364,12 +374,20 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
             x12_writing.map(|h| h.join()),
         )
     });
-    a?;
-    b?;
+    // a full disk ends the run here: the staging folder goes, the earlier outputs stay whole
+    let unwritten = || {
+        format!(
+            "--out {}: the outputs could not be written (the earlier ones are left as they were)",
+            args.out.display()
+        )
+    };
+    a.with_context(unwritten)?;
+    b.with_context(unwritten)?;
     let x12_written = x12_written
         .map(|w| w.map_err(|_| anyhow::anyhow!("writing the 837P outputs failed")))
         .transpose()?
-        .transpose()?;
+        .transpose()
+        .with_context(unwritten)?;
     if let Some(p) = prepared {
         p.map_err(|_| anyhow::anyhow!("recording the run failed"))?
             .context("the nightly state: cannot record the run")?;
@@ -417,14 +435,19 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         summary["x12"] = note.clone();
     }
     let text = serde_json::to_string_pretty(&summary)? + "\n";
-    std::fs::write(staging.path(&names[4]), text).context("summary.json: write error")?;
+    std::fs::write(staging.path(&names[4]), text)
+        .context("summary.json: write error")
+        .with_context(unwritten)?;
     if let Some((written, _)) = x12_written {
         // before summary.json, which is moved into place last
         let last = names.len() - 1;
         names.splice(last..last, written);
     }
-    staging.commit(&names)?;
-    crate::output::x12::remove_earlier(&args.out, &names);
+    // an 837P output of an earlier run that this run did not write again goes with the commit
+    staging.commit(
+        &names,
+        &[crate::output::x12::CLEAN, crate::output::x12::HELD],
+    )?;
     if let Some(state) = state {
         progress.step("recording the run in the state");
         state
