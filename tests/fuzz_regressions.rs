@@ -52,7 +52,9 @@ fn scrub_args(target: &str, data: &[u8], dir: &Path) -> Vec<std::ffi::OsString> 
         }
         "x12" => files = demo_with(dir, 0, "claims.837", data),
         "references" => {
-            let (&how, body) = data.split_first().expect("a references case has a mode byte");
+            let (&how, body) = data
+                .split_first()
+                .expect("a references case has a mode byte");
             let (flag, name) = match how % 4 {
                 0 => ("--mue", "mue.csv"),
                 1 => ("--ncci", "ptp.txt"),
@@ -71,7 +73,10 @@ fn scrub_args(target: &str, data: &[u8], dir: &Path) -> Vec<std::ffi::OsString> 
         }
         other => panic!("fuzz/regressions/{other}: no such fuzz target"),
     }
-    for (flag, f) in ["--claims", "--sessions", "--prescriptions"].iter().zip(files) {
+    for (flag, f) in ["--claims", "--sessions", "--prescriptions"]
+        .iter()
+        .zip(files)
+    {
         args.extend([(*flag).into(), f.into_os_string()]);
     }
     args
@@ -88,9 +93,19 @@ fn fuzz_finds_stay_fixed() {
         .map(|e| e.unwrap().path())
         .collect();
     cases.sort();
-    assert!(!cases.is_empty(), "no regression inputs in {}", root.display());
+    assert!(
+        !cases.is_empty(),
+        "no regression inputs in {}",
+        root.display()
+    );
     for (i, case) in cases.iter().enumerate() {
-        let target = case.parent().unwrap().file_name().unwrap().to_str().unwrap();
+        let target = case
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
         let data = std::fs::read(case).unwrap();
         let dir = scratch(&format!("fuzz-regression-{i}"));
         let out = dir.join("out");
@@ -108,9 +123,13 @@ fn fuzz_finds_stay_fixed() {
         match o.status.code() {
             Some(0) => {
                 let summary: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+                    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap())
+                        .unwrap();
                 let a = &summary["accounting"];
-                let n = |k: &str| a[k].as_u64().unwrap_or_else(|| panic!("{name}: accounting.{k}"));
+                let n = |k: &str| {
+                    a[k].as_u64()
+                        .unwrap_or_else(|| panic!("{name}: accounting.{k}"))
+                };
                 assert_eq!(
                     n("claims_rows_read"),
                     n("clean_lines") + n("held_lines") + n("malformed_claims_rows"),
@@ -122,7 +141,10 @@ fn fuzz_finds_stay_fixed() {
             }
             Some(2) => {
                 assert!(stderr.contains("claimscrub: error: "), "{name}: {stderr}");
-                assert!(!out.join("summary.json").exists(), "{name}: an error left outputs");
+                assert!(
+                    !out.join("summary.json").exists(),
+                    "{name}: an error left outputs"
+                );
             }
             other => panic!("{name}: exit {other:?}: {stderr}"),
         }

@@ -113,7 +113,7 @@ fn alive(pid: u32, owner: Option<&str>) -> bool {
         Some(now) if now.is_empty() => false,
         // a folder without its owner file (an older claimscrub, or one killed before writing it):
         // judged by the pid alone
-        Some(now) => owner.map_or(true, |o| o.trim() == now),
+        Some(now) => owner.is_none_or(|o| o.trim() == now),
     }
 }
 
@@ -139,7 +139,6 @@ struct CommitLock(#[allow(dead_code)] std::fs::File);
 
 impl CommitLock {
     // File::lock is Rust 1.89, which polars 0.55 already needs
-    #[allow(clippy::incompatible_msrv)]
     fn take(out: &Path) -> Result<CommitLock> {
         let marker = out.join(MARKER);
         let f = std::fs::OpenOptions::new()

@@ -74,7 +74,7 @@ fn decimals_of(micro: i64) -> u32 {
         return 0;
     }
     let mut d = 6;
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
         d -= 1;
     }
