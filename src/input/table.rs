@@ -556,19 +556,30 @@ pub fn part_of_key(key: &str, parts: usize) -> usize {
 
 /// Fields written as one CSV line, quoted where needed.
 pub fn csv_line(fields: &[&str]) -> String {
+    // the CRLF terminator makes the writer quote a field holding a \r as well as a \n (spreadsheets
+    // and most CSV readers end a record at a bare \r); the line's own terminator is cut off
     let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
+        .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     w.write_record(fields).expect("writing to memory");
     let mut s =
         String::from_utf8(w.into_inner().expect("flush to memory")).expect("utf-8 in, utf-8 out");
-    s.pop();
+    s.truncate(s.len() - 2);
     s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_quotes_carriage_returns_and_line_ends() {
+        assert_eq!(
+            csv_line(&["a\rb", "c\nd", "e", "f\"g"]),
+            "\"a\rb\",\"c\nd\",e,\"f\"\"g\""
+        );
+        assert_eq!(csv_line(&[""]), "\"\"");
+    }
 
     /// The records of each part, as (line, first field).
     fn parts_of(table: &RawTable, index: &PartIndex, parts: usize) -> Vec<Vec<(u64, String)>> {

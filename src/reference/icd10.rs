@@ -117,7 +117,9 @@ fn parse(text: &str, source: &str) -> Result<Vec<(Box<str>, bool)>> {
                     i + 1
                 );
             }
-            let code = line[6..13].trim();
+            // by bytes: a line of other text may hold a character that straddles column 13
+            let code = String::from_utf8_lossy(&b[6..13]);
+            let code = code.trim();
             let billable = match b[14] {
                 b'1' => true,
                 b'0' => false,
