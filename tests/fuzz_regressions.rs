@@ -49,6 +49,9 @@ fn scrub_args(target: &str, data: &[u8], dir: &Path) -> Vec<std::ffi::OsString> 
             if how & 64 != 0 {
                 args.extend(["--hold".into(), "line".into()]);
             }
+            if how & 128 != 0 {
+                args.push("--defuse-formulas".into());
+            }
         }
         "x12" => files = demo_with(dir, 0, "claims.837", data),
         "references" => {

@@ -1,5 +1,6 @@
 //! One of the three CSV inputs (plain, gzip or Parquet) fuzzed, the other two the demo's; the first
-//! byte chooses which, how it is stored, the encoding and the hold mode.
+//! byte chooses which, how it is stored, the encoding, the hold mode and
+//! whether cells are defused.
 #![no_main]
 
 use claimscrub::hold::HoldMode;
@@ -29,11 +30,12 @@ fuzz_target!(|data: &[u8]| {
         _ => Encoding::Utf8,
     };
     let hold = if how & 64 != 0 { HoldMode::Line } else { HoldMode::Claim };
+    let defuse = how & 128 != 0;
     let dir = claimscrub_fuzz::scratch("inputs");
     let paths = claimscrub_fuzz::demo_with(&dir, which, &file, &bytes);
     let out = dir.join("out");
     let _ = std::fs::create_dir_all(&out);
-    if let Err(e) = claimscrub_fuzz::scrub(&paths, encoding, hold, false, &out) {
+    if let Err(e) = claimscrub_fuzz::scrub(&paths, encoding, hold, false, defuse, &out) {
         assert!(!format!("{e:#}").is_empty());
     }
     let _ = std::fs::remove_dir_all(&dir);

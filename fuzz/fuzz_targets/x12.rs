@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let paths = claimscrub_fuzz::demo_with(&dir, 0, "claims.837", data);
     let out = dir.join("out");
     let _ = std::fs::create_dir_all(&out);
-    if let Err(e) = claimscrub_fuzz::scrub(&paths, Encoding::Utf8, HoldMode::Claim, true, &out) {
+    if let Err(e) = claimscrub_fuzz::scrub(&paths, Encoding::Utf8, HoldMode::Claim, true, false, &out) {
         assert!(!format!("{e:#}").is_empty());
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -70,6 +70,7 @@ pub fn scrub(
     encoding: Encoding,
     hold_mode: HoldMode,
     x12: bool,
+    defuse: bool,
     out: &Path,
 ) -> anyhow::Result<()> {
     let r = reference();
@@ -109,8 +110,9 @@ pub fn scrub(
         f,
         &out.join("clean.csv"),
         &out.join("held.csv"),
+        defuse,
     )?;
-    tables::write_malformed(&ledger, f, &out.join("malformed.csv"))?;
+    tables::write_malformed(&ledger, f, &out.join("malformed.csv"), defuse)?;
     if let Some(x) = &x12 {
         let staging = claimscrub::output::Staging::new(out)?;
         claimscrub::output::x12::write_outputs(x, &ledger, &holding.decisions, &staging)?;
