@@ -491,8 +491,18 @@ impl RawTable {
     }
 }
 
-/// Rows and columns of a Parquet file, from its metadata.
+/// Rows and columns of a Parquet file, from its metadata (whose reader may panic on damage too:
+/// found by fuzzing, a thrift field of the wrong type).
 pub fn parquet_shape(path: &Path) -> Result<(u64, u64)> {
+    crate::base::foreign::catch_panic(|| shape_of_parquet(path)).unwrap_or_else(|panic| {
+        bail!(
+            "{}: not a readable Parquet file: its metadata is damaged (the Parquet reader stopped: {panic})",
+            path.display()
+        )
+    })
+}
+
+fn shape_of_parquet(path: &Path) -> Result<(u64, u64)> {
     let f = std::fs::File::open(path)
         .with_context(|| format!("{}: cannot read file", path.display()))?;
     let mut r = ParquetReader::new(f);
