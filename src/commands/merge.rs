@@ -668,9 +668,8 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
             s.charges[side] += l.charge;
         }
         claim_pairs[c] |= 1 << (l.payer * 2 + side);
-        for r in 0..32 {
+        for (r, t) in by_rule.iter_mut().enumerate() {
             if l.found & (1 << r) != 0 {
-                let t = &mut by_rule[r];
                 t.findings += 1;
                 t.lines += 1;
                 t.charges += l.charge;
