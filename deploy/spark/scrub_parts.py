@@ -19,6 +19,7 @@ shipped to the executors with SparkContext.addFile. See deploy/spark/README.md.
 """
 
 import argparse
+import json
 import os
 import stat
 import subprocess
@@ -86,13 +87,18 @@ def main(argv):
     os.makedirs(work, exist_ok=True)
     if args.input:
         partition = os.path.join(work, "partition")
+        # the policy decides which payer_type values are malformed, the encoding how CSV reads:
+        # the partition reads the rows, so it takes both from the scrub flags
+        shared = []
+        for flag in ("--policy", "--encoding"):
+            if flag in scrub_flags:
+                shared += [flag, scrub_flags[scrub_flags.index(flag) + 1]]
         _, seconds = run([binary, "partition", args.input, "--parts", str(args.parts),
-                          "--out", partition, "--quiet"], "partition")
+                          "--out", partition, "--quiet"] + shared, "partition")
         print(f"scrub_parts: partition in {seconds:.2f} s", file=sys.stderr)
     else:
         partition = os.path.abspath(args.partition)
     with open(os.path.join(partition, "manifest.json")) as f:
-        import json
         parts = json.load(f)["parts"]
 
     spark = SparkSession.builder.appName("claimscrub").getOrCreate()

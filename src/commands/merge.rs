@@ -332,8 +332,74 @@ struct Tally {
     charges: i64,
 }
 
+/// A claim decided in the merge, as one part saw its lines.
+#[derive(Default)]
+struct Piece {
+    found: u32,
+    /// Bit `payer * 2 + held` for each of its lines.
+    pairs: u64,
+    payer_found: u64,
+}
+
+/// Claims counted: in all, clean and held (with lines), per rule with findings, per payer clean
+/// and held, per payer with findings.
+struct ClaimCounts {
+    total: i64,
+    outcome: [i64; 2],
+    rules: [i64; 32],
+    payer_sides: Vec<[i64; 2]>,
+    payer_found: Vec<i64>,
+}
+
+impl ClaimCounts {
+    fn new(payers: usize) -> ClaimCounts {
+        ClaimCounts {
+            total: 0,
+            outcome: [0; 2],
+            rules: [0; 32],
+            payer_sides: vec![[0; 2]; payers],
+            payer_found: vec![0; payers],
+        }
+    }
+
+    /// The claims a part's summary counts.
+    fn add_part(&mut self, s: &Value, profiles: &[String]) {
+        let n = |v: &Value| v.as_i64().unwrap_or(0);
+        self.total += n(&s["claims"]["total"]);
+        self.outcome[0] += n(&s["claims"]["clean"]);
+        self.outcome[1] += n(&s["claims"]["held_with_lines"]);
+        for r in Rule::all() {
+            self.rules[r as usize] += n(&s["rules"][r.id()]["claims"]);
+        }
+        for (p, name) in profiles.iter().enumerate() {
+            let v = &s["payer_types"][name];
+            self.payer_sides[p][0] += n(&v["clean_claims"]);
+            self.payer_sides[p][1] += n(&v["held_claims"]);
+            self.payer_found[p] += n(&v["findings"]["claims"]);
+        }
+    }
+
+    /// One claim (`sign` 1) or one taken back (-1), from its lines' findings and pairs.
+    fn add(&mut self, sign: i64, found: u32, pairs: u64, payer_found: u64) {
+        self.total += sign;
+        for side in 0..2 {
+            let any = (0..self.payer_found.len()).any(|p| pairs >> (p * 2 + side) & 1 == 1);
+            self.outcome[side] += sign * any as i64;
+            for (p, sides) in self.payer_sides.iter_mut().enumerate() {
+                sides[side] += sign * (pairs >> (p * 2 + side) & 1) as i64;
+            }
+        }
+        for (r, n) in self.rules.iter_mut().enumerate() {
+            *n += sign * (found >> r & 1) as i64;
+        }
+        for (p, n) in self.payer_found.iter_mut().enumerate() {
+            *n += sign * (payer_found >> p & 1) as i64;
+        }
+    }
+}
+
 impl Tally {
-    fn json(&self, claims: usize) -> Value {
+    fn json(&self, claims: i64) -> Value {
         json!({
             "findings": self.findings,
             "lines": self.lines,
@@ -493,12 +559,17 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
     }
     crate::output::check_out(&args.out, &[])?;
 
-    // the claims, over all parts: their findings, and which have a malformed row
+    // Most claims lie whole in one part, which decided and counted them right. The others (in
+    // several parts, or with a malformed row, which the partition kept) are decided and counted
+    // here: first found by the hash of their id (the few hash twins of other claims are merely
+    // decided again, alike), then gathered by id. Memory: a hash per claim for a while, then
+    // only those claims.
     let reject: u32 = Rule::all()
         .filter(|r| r.is_reject())
         .fold(0, |m, r| m | 1 << r as u32);
-    let mut claims: FxHashMap<CompactString, u32> = FxHashMap::default();
-    let mut claim_found: Vec<u32> = Vec::new();
+    let hash = |id: &str| crate::base::hash::stable_hash(id.as_bytes());
+    const SEVERAL: u32 = u32::MAX;
+    let mut part_of: FxHashMap<u64, u32> = FxHashMap::default();
     let mut any_unsettled = false;
     for p in &parts {
         let mut lines = Lines::open(&p.dir, profiles.len())?;
@@ -506,12 +577,15 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
         while let Some(l) = lines.next()? {
             count += 1;
             any_unsettled |= !l.rx_id.is_empty();
-            let next = claims.len() as u32;
-            let c = *claims.entry(l.claim_id).or_insert(next);
-            if c == next {
-                claim_found.push(0);
-            }
-            claim_found[c as usize] |= l.found;
+            let k = p.k as u32;
+            part_of
+                .entry(hash(&l.claim_id))
+                .and_modify(|e| {
+                    if *e != k {
+                        *e = SEVERAL
+                    }
+                })
+                .or_insert(k);
         }
         if Some(count) != p.summary["part"]["lines"].as_u64() {
             bail!(
@@ -522,6 +596,37 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
         }
     }
     let malformed = read_malformed(&partition_dir)?;
+    let mut rejoin: FxHashSet<u64> = part_of
+        .iter()
+        .filter(|(_, k)| **k == SEVERAL)
+        .map(|(h, _)| *h)
+        .collect();
+    drop(part_of);
+    rejoin.extend(
+        malformed[0]
+            .iter()
+            .filter_map(|m| m.claim_id.as_deref())
+            .map(hash),
+    );
+    // those claims by id, with the rules their lines have findings of in all parts
+    let mut claims: FxHashMap<CompactString, u32> = FxHashMap::default();
+    let mut claim_found: Vec<u32> = Vec::new();
+    if !rejoin.is_empty() {
+        for p in &parts {
+            let mut lines = Lines::open(&p.dir, profiles.len())?;
+            while let Some(l) = lines.next()? {
+                if !rejoin.contains(&hash(&l.claim_id)) {
+                    continue;
+                }
+                let next = claims.len() as u32;
+                let c = *claims.entry(l.claim_id).or_insert(next);
+                if c == next {
+                    claim_found.push(0);
+                }
+                claim_found[c as usize] |= l.found;
+            }
+        }
+    }
     let mut claim_malformed = vec![false; claims.len()];
     let mut malformed_only: FxHashSet<&str> = FxHashSet::default();
     for id in malformed[0].iter().filter_map(|m| m.claim_id.as_deref()) {
@@ -589,18 +694,30 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
     let mut total = Side::default();
     let mut by_rule = vec![Tally::default(); 32];
     let mut by_payer = vec![Tally::default(); np];
+    // of the claims decided here: payer and outcome pairs, payers with findings, over all parts
+    // and (the parts' counts of them, to take back) per part
     let mut claim_pairs = vec![0u64; claims.len()];
     let mut claim_payer_found = vec![0u64; claims.len()];
+    let mut pieces: FxHashMap<(usize, u32), Piece> = FxHashMap::default();
     let (mut row, mut out) = (Vec::new(), Vec::new());
     while let Some(Reverse((_, k))) = heap.pop() {
         let cur = &mut cursors[k];
         let l = cur.line.take().expect("a line under the heap's key");
-        let c = claims[&l.claim_id] as usize;
-        let rules = match hold {
-            HoldMode::Claim => claim_found[c],
-            HoldMode::Line => l.found,
-        } & reject;
-        let decision = rules | if claim_malformed[c] { MALFORMED_BIT } else { 0 };
+        let c = if rejoin.is_empty() || !rejoin.contains(&hash(&l.claim_id)) {
+            None
+        } else {
+            claims.get(&l.claim_id).map(|c| *c as usize)
+        };
+        let decision = match c {
+            None => l.decision,
+            Some(c) => {
+                (match hold {
+                    HoldMode::Claim => claim_found[c],
+                    HoldMode::Line => l.found,
+                } & reject)
+                    | if claim_malformed[c] { MALFORMED_BIT } else { 0 }
+            }
+        };
         // the row as the part wrote it, then as this run writes it
         let lines_path = cur.lines.path.clone();
         let body = if l.decision == 0 {
@@ -667,7 +784,16 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
             s.lines[side] += 1;
             s.charges[side] += l.charge;
         }
-        claim_pairs[c] |= 1 << (l.payer * 2 + side);
+        if let Some(c) = c {
+            claim_pairs[c] |= 1 << (l.payer * 2 + side);
+            let piece = pieces.entry((k, c as u32)).or_default();
+            piece.found |= l.found;
+            piece.pairs |= 1 << (l.payer * 2 + (l.decision != 0) as usize);
+            if l.found != 0 {
+                claim_payer_found[c] |= 1 << l.payer;
+                piece.payer_found |= 1 << l.payer;
+            }
+        }
         for (r, t) in by_rule.iter_mut().enumerate() {
             if l.found & (1 << r) != 0 {
                 t.findings += 1;
@@ -680,7 +806,6 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
             t.findings += l.found.count_ones() as usize;
             t.lines += 1;
             t.charges += l.charge;
-            claim_payer_found[c] |= 1 << l.payer;
         }
         cur.line = cur.lines.next()?;
         if let Some(l) = &cur.line {
@@ -711,30 +836,28 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
     let mut s = first.clone();
     let obj = s.as_object_mut().expect("a summary is an object");
     obj.remove("part");
-    let claims_n = claims.len();
+    // claims: as the parts counted them, less their pieces of the claims decided here, plus
+    // those claims whole
     let only = malformed_only.len();
-    let mut outcome = [0usize; 2];
-    let mut payer_claims = vec![[0usize; 2]; np];
-    for bits in &claim_pairs {
-        let mut any = [false; 2];
-        for (p, pc) in payer_claims.iter_mut().enumerate() {
-            for (side, count) in pc.iter_mut().enumerate() {
-                if bits >> (p * 2 + side) & 1 == 1 {
-                    *count += 1;
-                    any[side] = true;
-                }
-            }
-        }
-        for side in 0..2 {
-            outcome[side] += any[side] as usize;
+    let mut counts = ClaimCounts::new(np);
+    for p in &parts {
+        counts.add_part(&p.summary, &profiles);
+    }
+    for ((_, c), piece) in &pieces {
+        counts.add(-1, piece.found, piece.pairs, piece.payer_found);
+        // a claim whole once, with its first piece
+        let c = *c as usize;
+        if claim_pairs[c] != 0 {
+            counts.add(1, claim_found[c], claim_pairs[c], claim_payer_found[c]);
+            claim_pairs[c] = 0;
         }
     }
+    let claims_n = counts.total as usize;
+    let outcome = counts.outcome.map(|v| v as usize);
     let rules: serde_json::Map<String, Value> = Rule::all()
         .map(|rule| {
             let info = rule.info();
-            let bit = 1 << rule as u32;
-            let claims = claim_found.iter().filter(|f| *f & bit != 0).count();
-            let mut v = by_rule[rule as usize].json(claims);
+            let mut v = by_rule[rule as usize].json(counts.rules[rule as usize]);
             v["severity"] = info.severity.as_str().into();
             v["carc"] = info.carc.into();
             v["rarc"] = info.rarc.into();
@@ -745,15 +868,11 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
         .filter(|p| payers[*p].lines[0] + payers[*p].lines[1] > 0)
         .map(|p| {
             let side = &payers[p];
-            let claims = claim_payer_found
-                .iter()
-                .filter(|b| *b >> p & 1 == 1)
-                .count();
             let v = json!({
                 "clean_lines": side.lines[0], "held_lines": side.lines[1],
-                "clean_claims": payer_claims[p][0], "held_claims": payer_claims[p][1],
+                "clean_claims": counts.payer_sides[p][0], "held_claims": counts.payer_sides[p][1],
                 "clean_charges": money(side.charges[0]), "held_charges": money(side.charges[1]),
-                "findings": by_payer[p].json(claims),
+                "findings": by_payer[p].json(counts.payer_found[p]),
             });
             (profiles[p].clone(), v)
         })
