@@ -92,6 +92,23 @@ fn flags_of(s: &Value) -> Value {
     })
 }
 
+/// Bytes read ahead per file: four files of every part are open at once.
+const READ_BUFFER: usize = 64 << 10;
+
+/// A file of a part's outputs; `why` says what its absence means.
+fn open(path: &Path, why: &str) -> Result<File> {
+    File::open(path).map_err(|e| {
+        if e.raw_os_error() == Some(24) {
+            anyhow::anyhow!(
+                "{}: too many open files: merge keeps four files of every part open; raise the limit (ulimit -n) to four per part and a few more",
+                path.display()
+            )
+        } else {
+            anyhow::anyhow!("{}: cannot read it: {why}: {e}", path.display())
+        }
+    })
+}
+
 /// CSV records as written, one at a time: a record ends at a line break outside quotes.
 struct Rows {
     r: BufReader<File>,
@@ -102,14 +119,9 @@ struct Rows {
 impl Rows {
     /// The file, and its header line.
     fn open(path: &Path) -> Result<(Rows, Vec<u8>)> {
-        let f = File::open(path).with_context(|| {
-            format!(
-                "{}: cannot read it: the part's scrub did not finish",
-                path.display()
-            )
-        })?;
+        let f = open(path, "the part's scrub did not finish")?;
         let mut rows = Rows {
-            r: BufReader::with_capacity(1 << 20, f),
+            r: BufReader::with_capacity(READ_BUFFER, f),
             path: path.into(),
             rows: 0,
         };
@@ -196,14 +208,9 @@ struct Lines {
 impl Lines {
     fn open(dir: &Path, profiles: usize) -> Result<Lines> {
         let path = dir.join(PART_LINES);
-        let f = File::open(&path).with_context(|| {
-            format!(
-                "{}: cannot read it: not the outputs of a scrub of a partition's part",
-                path.display()
-            )
-        })?;
+        let f = open(&path, "not the outputs of a scrub of a partition's part")?;
         Ok(Lines {
-            r: csv::ReaderBuilder::new().from_reader(BufReader::with_capacity(1 << 20, f)),
+            r: csv::ReaderBuilder::new().from_reader(BufReader::with_capacity(READ_BUFFER, f)),
             rec: csv::StringRecord::new(),
             path,
             last: None,
