@@ -21,9 +21,9 @@ flags=(--mue batch/mue.csv --ncci batch/ncci.txt)
 timed() { # label, command...
     local label="$1"
     shift
-    /usr/bin/time -o time.txt -f "%e %M" "$@" >/dev/null 2>run.log || { cat run.log >&2; exit 1; }
-    read -r wall kb <time.txt
-    printf '%-44s %8.2f s %8.0f MB\n' "$label" "$wall" "$((kb / 1024))"
+    /usr/bin/time -o time.txt -f "%e %M %U %S" "$@" >run.log 2>&1 || { cat run.log >&2; exit 1; }
+    read -r wall kb user sys <time.txt
+    printf '%-52s %7.2f s wall %7.2f s cpu %6d MB peak RSS\n' "$label" "$wall" "$(awk "BEGIN { print $user + $sys }")" "$((kb / 1024))"
 }
 same() { # merged folder: byte-for-byte against single/
     for f in rejections clean held malformed; do cmp -s single/$f.csv "$1/$f.csv" || { echo "$1/$f.csv DIFFERS" >&2; exit 1; }; done
