@@ -117,6 +117,11 @@ pub struct ScrubArgs {
     /// No progress bars and no closing table.
     #[arg(long)]
     pub quiet: bool,
+    /// Write the cells of clean, held and malformed that a spreadsheet would run as a formula
+    /// (first character = + @ tab CR, or - before no digit) with a leading ', as rejections always
+    /// are. Off by default: clean keeps every value as read, for submission.
+    #[arg(long)]
+    pub defuse_formulas: bool,
     /// Exit with status 1 when at least one claim was held.
     #[arg(long)]
     pub fail_on_hold: bool,

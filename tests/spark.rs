@@ -191,11 +191,12 @@ fn spice(dir: &Path) {
             4 => b"\"two\nlines\"",
             5 => b"\"say \"\"hi\"\"\"",
             6 => b"caf\xe9",
+            7 => b"=1+2",
             _ => b"",
         };
         if i % 1201 == 11 {
             // a row of too few fields
-            text = l.split(',').take(5).collect::<Vec<_>>().join(",");
+            text = format!("={}", l.split(',').take(5).collect::<Vec<_>>().join(","));
             out.extend_from_slice(text.as_bytes());
             out.push(b'\n');
             continue;
@@ -246,8 +247,11 @@ fn generated_batches_with_split_claims_and_malformed_rows_merge_into_one_scrub()
     let input = dir.join("batch");
     generate(&input, 50_000, 7);
     spice(&input);
-    for hold in ["claim", "line"] {
-        let flags = ["--hold", hold];
+    for (hold, flags) in [
+        ("claim", ["--hold", "claim"]),
+        ("line", ["--hold", "line"]),
+        ("defused", ["--defuse-formulas", "--hold=claim"]),
+    ] {
         let single = dir.join(format!("single-{hold}"));
         scrub_ok(&input, &single, &flags);
         let s = summary(&single);

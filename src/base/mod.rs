@@ -1,6 +1,7 @@
 //! The ground floor: value types and small shared mechanisms. Nothing here imports the pipeline
 //! (input, facts, rules, ledger, output); every stage builds on it.
 
+pub mod foreign;
 pub mod group;
 pub mod hash;
 pub mod text;

@@ -89,6 +89,7 @@ fn flags_of(s: &Value) -> Value {
         "--state": state,
         "--fail-on-hold": p["fail_on_hold"],
         "--format": p["format"],
+        "--defuse-formulas": p["defuse_formulas"],
     })
 }
 
@@ -565,6 +566,10 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
         }
     }
     crate::output::check_out(&args.out, &[])?;
+    // what killed runs left in --out: their staging folders go, an interrupted commit is finished
+    for note in crate::output::recover(&args.out)? {
+        crate::timing(&note);
+    }
 
     // Most claims lie whole in one part, which decided and counted them right. The others (in
     // several parts, or with a malformed row, which the partition kept) are decided and counted
@@ -834,8 +839,17 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
     }
     drop(cursors);
     let mut w = TableWriter::create(&staging.path(&names[3]), &["file", "line", "error", "raw"])?;
+    // as the parts' scrub would have written them
+    let defused = first["part"]["defuse_formulas"].as_bool().unwrap_or(false);
+    let d = |v: &str| -> String {
+        if defused {
+            defuse(v).into_owned()
+        } else {
+            v.to_string()
+        }
+    };
     for m in malformed.iter().flatten() {
-        w.row(&[m.file.as_str(), &m.line.to_string(), &m.error, &m.raw])?;
+        w.row(&[d(&m.file), m.line.to_string(), d(&m.error), d(&m.raw)])?;
     }
     w.finish()?;
 
@@ -1012,8 +1026,10 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
     }
     let text = serde_json::to_string_pretty(&s)? + "\n";
     std::fs::write(staging.path(&names[4]), text).context("summary.json: write error")?;
-    staging.commit(&names)?;
-    crate::output::x12::remove_earlier(&args.out, &names);
+    staging.commit(
+        &names,
+        &[crate::output::x12::CLEAN, crate::output::x12::HELD],
+    )?;
     if !args.quiet {
         eprint!(
             "{}",

@@ -20,13 +20,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::base::values::iso;
+use crate::cli::ScrubArgs;
 use crate::hold::Holding;
 use crate::input::encoding::Encoding;
 use crate::input::table::{Format, Origin, RawTable, Rec, ORIGIN_PREFIX};
 use crate::input::{self, InputPaths, INPUTS};
 use crate::ledger::Ledger;
 use crate::model::Malformed;
-use crate::output::{OutFormat, Staging};
+use crate::output::Staging;
 use crate::reference::icd10::CodeSets;
 use crate::reference::policy::Policy;
 use crate::rules::Rule;
@@ -375,7 +376,7 @@ pub fn run(args: &PartitionArgs) -> Result<i32> {
     if earlier {
         remove_earlier(&args.out)?;
     }
-    staging.commit(&names)?;
+    staging.commit(&names, &[])?;
     if !args.quiet {
         let m: usize = malformed.iter().map(Vec::len).sum();
         eprintln!(
@@ -441,15 +442,13 @@ pub fn is_part(claims: &Path) -> bool {
 /// it has findings of, payer, charge and claim, and for an RX_NOT_FOUND whose number no document
 /// of this part has, the number and patient, which another part's documents may hold), and the
 /// summary's `part` (returned). `None` when the claims are not a part.
-#[allow(clippy::too_many_arguments)]
 pub fn part_outputs(
     claims: &RawTable,
     ledger: &Ledger,
     holding: &Holding,
     policy: &Policy,
     code_sets: &CodeSets,
-    fail_on_hold: bool,
-    format: OutFormat,
+    args: &ScrubArgs,
     path: &Path,
 ) -> Result<Option<Value>> {
     let Some(Origin { tag, lines }) = &claims.origin else {
@@ -522,8 +521,9 @@ pub fn part_outputs(
         "part": part,
         "parts": parts,
         "profiles": policy.profiles.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
-        "fail_on_hold": fail_on_hold,
-        "format": format.ext(),
+        "fail_on_hold": args.fail_on_hold,
+        "format": args.format.ext(),
+        "defuse_formulas": args.defuse_formulas,
         "lines": ledger.lines.len(),
         "uncovered_lines": uncovered.len(),
         "uncovered_first": span.map(|s| iso(s.0)),

@@ -148,6 +148,10 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         &args.out,
         &[&paths.claims, &paths.sessions, &paths.prescriptions],
     )?;
+    // what killed runs left in --out: their staging folders go, an interrupted commit is finished
+    for note in crate::output::recover(&args.out)? {
+        crate::timing(&note);
+    }
     if args.dry_run && args.state.is_none() {
         bail!("--dry-run: give the state to read with --state FILE");
     }
@@ -359,8 +363,14 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
                     args.format,
                     &staging.path(&names[1]),
                     &staging.path(&names[2]),
+                    args.defuse_formulas,
                 )?;
-                tables::write_malformed(&ledger, args.format, &staging.path(&names[3]))
+                tables::write_malformed(
+                    &ledger,
+                    args.format,
+                    &staging.path(&names[3]),
+                    args.defuse_formulas,
+                )
             },
         );
         (
@@ -369,8 +379,15 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
             x12_writing.map(|h| h.join()),
         )
     });
-    a?;
-    b?;
+    // a full disk ends the run here: the staging folder goes, the earlier outputs stay whole
+    let unwritten = || {
+        format!(
+            "--out {}: the outputs could not be written (the earlier ones are left as they were)",
+            args.out.display()
+        )
+    };
+    a.with_context(unwritten)?;
+    b.with_context(unwritten)?;
     // a partition's part: what `merge` needs beside the outputs
     let part = super::partition::part_outputs(
         &claims_table,
@@ -378,14 +395,15 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         &holding,
         &policy,
         &code_sets,
-        args.fail_on_hold,
-        args.format,
+        &args,
         &staging.path(super::partition::PART_LINES),
-    )?;
+    )
+    .with_context(unwritten)?;
     let x12_written = x12_written
         .map(|w| w.map_err(|_| anyhow::anyhow!("writing the 837P outputs failed")))
         .transpose()?
-        .transpose()?;
+        .transpose()
+        .with_context(unwritten)?;
     if let Some(p) = prepared {
         p.map_err(|_| anyhow::anyhow!("recording the run failed"))?
             .context("the nightly state: cannot record the run")?;
@@ -437,7 +455,9 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         summary["x12"] = note.clone();
     }
     let text = serde_json::to_string_pretty(&summary)? + "\n";
-    std::fs::write(staging.path(&names[4]), text).context("summary.json: write error")?;
+    std::fs::write(staging.path(&names[4]), text)
+        .context("summary.json: write error")
+        .with_context(unwritten)?;
     if let Some((written, _)) = x12_written {
         // before summary.json, which is moved into place last
         let last = names.len() - 1;
@@ -446,8 +466,11 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     if is_part {
         names.insert(names.len() - 1, super::partition::PART_LINES.to_string());
     }
-    staging.commit(&names)?;
-    crate::output::x12::remove_earlier(&args.out, &names);
+    // an 837P output of an earlier run that this run did not write again goes with the commit
+    staging.commit(
+        &names,
+        &[crate::output::x12::CLEAN, crate::output::x12::HELD],
+    )?;
     if let Some(state) = state {
         progress.step("recording the run in the state");
         state

@@ -512,9 +512,7 @@ fn x12_decimal(s: &str) -> bool {
         .split_once('.')
         .map_or((body, None), |(i, f)| (i, Some(f)));
     int.bytes().all(|b| b.is_ascii_digit())
-        && frac.map_or(true, |f| {
-            !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit())
-        })
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
         && (!int.is_empty() || frac.is_some())
 }
 

@@ -264,7 +264,19 @@ impl RawTable {
         })
     }
 
+    /// A damaged Parquet file is an error naming it, also where polars' reader panics on it.
     fn from_parquet(path: &Path, file_name: String) -> Result<RawTable> {
+        crate::base::foreign::catch_panic(|| Self::parquet_table(path, file_name)).unwrap_or_else(
+            |panic| {
+                bail!(
+                    "{}: not a readable Parquet file: it is damaged (the Parquet reader stopped: {panic})",
+                    path.display()
+                )
+            },
+        )
+    }
+
+    fn parquet_table(path: &Path, file_name: String) -> Result<RawTable> {
         let f = std::fs::File::open(path)
             .with_context(|| format!("{}: cannot read file", path.display()))?;
         let mut df = ParquetReader::new(f)

@@ -74,7 +74,7 @@ fn decimals_of(micro: i64) -> u32 {
         return 0;
     }
     let mut d = 6;
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
         d -= 1;
     }
@@ -335,11 +335,11 @@ fn claims_kinds(claims: &RawTable, scale: u32) -> Vec<Kind> {
 
 /// One claims row into a piece of `clean` or `held`: text as read, typed values as the reader
 /// parsed them (date and charge from the ledger).
-fn claims_row(piece: &mut Piece, kinds: &[Kind], fields: &[&str], line: &Entry) {
+fn claims_row(piece: &mut Piece, kinds: &[Kind], fields: &[&str], line: &Entry, defuse: bool) {
     for (c, k) in kinds.iter().enumerate() {
         let v = fields.get(c).copied().unwrap_or("");
         match k {
-            Kind::Text => piece.text(c, v),
+            Kind::Text => piece.text(c, &defuse_if(defuse, v)),
             Kind::Int => piece.int(c, parse_int(v.trim()).ok()),
             Kind::Date => piece.date(c, line.date),
             Kind::Money(_) => piece.money(c, line.charge),
@@ -356,6 +356,7 @@ fn parquet_clean_held(
     (header, held_header): (&[&str], &[&str]),
     clean_path: &Path,
     held_path: &Path,
+    defuse: bool,
 ) -> Result<()> {
     // the decimals the charges of each output need
     let (clean_dec, held_dec) = batch
@@ -394,9 +395,9 @@ fn parquet_clean_held(
                     let mut owned = Vec::new();
                     let fields = row_values(claims, raw, l.span(), &mut owned);
                     if *d == 0 {
-                        claims_row(&mut c, &clean_kinds, &fields, l);
+                        claims_row(&mut c, &clean_kinds, &fields, l, defuse);
                     } else {
-                        claims_row(&mut h, &held_kinds[..width], &fields, l);
+                        claims_row(&mut h, &held_kinds[..width], &fields, l, defuse);
                         h.text(width, &hold_rules(*d));
                     }
                 }
@@ -434,7 +435,9 @@ fn parquet_clean_held(
     close(held_file, held_path)
 }
 
-/// `clean` and `held`: the claims rows as read, in input order; `held` adds `hold_rules`.
+/// `clean` and `held`: the claims rows as read, in input order; `held` adds `hold_rules`. With
+/// `defuse`, every cell a spreadsheet would read as a formula gets a leading `'`.
+#[allow(clippy::too_many_arguments)]
 pub fn write_clean_held(
     claims: &RawTable,
     batch: &Ledger,
@@ -442,8 +445,14 @@ pub fn write_clean_held(
     format: OutFormat,
     clean_path: &Path,
     held_path: &Path,
+    defuse: bool,
 ) -> Result<()> {
-    let header: Vec<&str> = claims.headers.iter().map(String::as_str).collect();
+    let header: Vec<Cow<str>> = claims
+        .headers
+        .iter()
+        .map(|h| defuse_if(defuse, h))
+        .collect();
+    let header: Vec<&str> = header.iter().map(|h| h.as_ref()).collect();
     let mut held_header = header.clone();
     held_header.push("hold_rules");
     let raw = &batch.text.raw[..];
@@ -456,15 +465,18 @@ pub fn write_clean_held(
             (&header, &held_header),
             clean_path,
             held_path,
+            defuse,
         );
     }
     // CSV: a row without quotes or carriage returns needs none on output either, so its text is
-    // copied as it is; other rows are split and written again, quoted where CSV needs it
+    // copied as it is (unless a cell is to be defused); other rows are split and written again,
+    // quoted where CSV needs it
     let open = |path: &Path, head: &[&str]| -> Result<BufWriter<File>> {
         let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
         let mut w = BufWriter::with_capacity(1 << 22, f);
-        w.write_all(csv_line(head).as_bytes())?;
-        w.write_all(b"\n")?;
+        w.write_all(csv_line(head).as_bytes())
+            .and_then(|_| w.write_all(b"\n"))
+            .with_context(|| format!("{}: write error", path.display()))?;
         Ok(w)
     };
     let (mut clean_w, mut held_w) = (open(clean_path, &header)?, open(held_path, &held_header)?);
@@ -484,11 +496,16 @@ pub fn write_clean_held(
                     } else {
                         &[][..]
                     };
-                    if csv_input && memchr::memchr2(b'"', b'\r', text).is_none() {
+                    let fast = csv_input
+                        && memchr::memchr2(b'"', b'\r', text).is_none()
+                        && !(defuse && text.split(|b| *b == b',').any(risky));
+                    if fast {
                         out.extend_from_slice(text);
                     } else {
                         let fields = row_fields(claims, raw, span);
-                        let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+                        let fields: Vec<Cow<str>> =
+                            fields.iter().map(|f| defuse_if(defuse, f)).collect();
+                        let refs: Vec<&str> = fields.iter().map(|f| f.as_ref()).collect();
                         out.extend_from_slice(csv_line(&refs).as_bytes());
                     }
                     if *d != 0 {
@@ -501,8 +518,12 @@ pub fn write_clean_held(
             })
             .collect();
         for (c, h) in &parts {
-            clean_w.write_all(c)?;
-            held_w.write_all(h)?;
+            clean_w
+                .write_all(c)
+                .with_context(|| format!("{}: write error", clean_path.display()))?;
+            held_w
+                .write_all(h)
+                .with_context(|| format!("{}: write error", held_path.display()))?;
         }
     }
     for (mut w, path) in [(clean_w, clean_path), (held_w, held_path)] {
@@ -529,16 +550,29 @@ pub const REJECTIONS_HEADER: [&str; 14] = [
     "charge",
 ];
 
-/// A value that a spreadsheet would read as a formula gets a leading `'` (SPEC §8 "Outputs").
-pub fn defuse(v: &str) -> std::borrow::Cow<'_, str> {
-    let b = v.as_bytes();
-    let risky = match b.first() {
-        Some(b'=' | b'+' | b'@') => true,
+/// Whether a spreadsheet would read a cell as a formula: its first character is `=`, `+`, `@`,
+/// `-` not followed by a digit (SPEC §8 "Outputs"), or a tab or carriage return (OWASP's list).
+fn risky(b: &[u8]) -> bool {
+    match b.first() {
+        Some(b'=' | b'+' | b'@' | b'\t' | b'\r') => true,
         Some(b'-') => !b.get(1).is_some_and(|c| c.is_ascii_digit()),
         _ => false,
-    };
-    if risky {
+    }
+}
+
+/// A value that a spreadsheet would read as a formula gets a leading `'` (SPEC §8 "Outputs").
+pub fn defuse(v: &str) -> std::borrow::Cow<'_, str> {
+    if risky(v.as_bytes()) {
         format!("'{v}").into()
+    } else {
+        v.into()
+    }
+}
+
+/// `defuse` when asked (`scrub --defuse-formulas`), else the value as it is.
+fn defuse_if(on: bool, v: &str) -> std::borrow::Cow<'_, str> {
+    if on {
+        defuse(v)
     } else {
         v.into()
     }
@@ -631,27 +665,28 @@ pub fn write_rejections(
         .collect();
     let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
     let mut w = BufWriter::with_capacity(1 << 22, f);
-    w.write_all(csv_line(&REJECTIONS_HEADER).as_bytes())?;
-    w.write_all(b"\n")?;
-    for p in &parts {
-        w.write_all(p)?;
-    }
-    w.flush()
+    w.write_all(csv_line(&REJECTIONS_HEADER).as_bytes())
+        .and_then(|_| w.write_all(b"\n"))
+        .and_then(|_| parts.iter().try_for_each(|p| w.write_all(p)))
+        .and_then(|_| w.flush())
         .with_context(|| format!("{}: write error", path.display()))
 }
 
-pub fn write_malformed(batch: &Ledger, format: OutFormat, path: &Path) -> Result<()> {
+/// `malformed`: with `defuse`, its text cells (the raw record above all) get a leading `'` where
+/// a spreadsheet would read a formula.
+pub fn write_malformed(batch: &Ledger, format: OutFormat, path: &Path, defuse: bool) -> Result<()> {
     let header = ["file", "line", "error", "raw"];
     let rows = batch.malformed.iter().flatten();
+    let d = |v: &'_ str| defuse_if(defuse, v).into_owned();
     if format == OutFormat::Parquet {
         // `line` an integer, the rest text
         let kinds = [Kind::Text, Kind::Int, Kind::Text, Kind::Text];
         let mut p = Piece::new(&header, &kinds, rows.clone().count());
         for m in rows {
-            p.text(0, &m.file);
+            p.text(0, &d(&m.file));
             p.int(1, i64::try_from(m.line).ok());
-            p.text(2, &m.error);
-            p.text(3, &m.raw);
+            p.text(2, &d(&m.error));
+            p.text(3, &d(&m.raw));
         }
         let mut file = create(path)?;
         let mut w = ParquetOut::create(&mut file, path, &header, &kinds)?;
@@ -661,7 +696,7 @@ pub fn write_malformed(batch: &Ledger, format: OutFormat, path: &Path) -> Result
     }
     let mut w = TableWriter::create(path, &header)?;
     for m in rows {
-        w.row(&[m.file.as_str(), &m.line.to_string(), &m.error, &m.raw])?;
+        w.row(&[d(&m.file), m.line.to_string(), d(&m.error), d(&m.raw)])?;
     }
     w.finish()
 }
@@ -679,5 +714,8 @@ mod tests {
         assert_eq!(defuse("-"), "'-");
         assert_eq!(defuse("-12.00"), "-12.00");
         assert_eq!(defuse("C-1"), "C-1");
+        assert_eq!(defuse("\tx"), "'\tx");
+        assert_eq!(defuse("\r=1"), "'\r=1");
+        assert_eq!(defuse(""), "");
     }
 }

@@ -490,16 +490,6 @@ pub fn write_outputs(
 pub const CLEAN: &str = "clean.837";
 pub const HELD: &str = "held.837";
 
-/// After the outputs are in place: an 837P output of an earlier run that this run did not write
-/// again is removed, so that `--out` holds only this run's outputs.
-pub fn remove_earlier(out: &Path, written: &[String]) {
-    for name in [CLEAN, HELD] {
-        if !written.iter().any(|n| n == name) {
-            let _ = std::fs::remove_file(out.join(name));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,18 @@ pub fn open(path: &Path, write: bool) -> Result<Connection> {
             path.display()
         );
     }
+    // a scrub killed while it recorded leaves its rollback journal: SQLite undoes it on the next
+    // open that may write, and a read-only open fails ("attempt to write a readonly database")
+    let mut journal = path.as_os_str().to_owned();
+    journal.push("-journal");
+    if !write && Path::new(&journal).exists() {
+        if let Ok(c) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE) {
+            // a live run holds the file: the journal is its own, and this read is not blocked
+            let _ = c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            });
+        }
+    }
     let flags = if write {
         OpenFlags::SQLITE_OPEN_READ_WRITE
     } else {

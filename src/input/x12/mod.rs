@@ -105,15 +105,17 @@ impl X12Claims {
         let created_out = !out.exists();
         std::fs::create_dir_all(out)
             .with_context(|| format!("--out {}: cannot create the folder", out.display()))?;
-        let dir = out.join(format!(".claimscrub-x12-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        // a folder with its owner's pid and start time: a later run removes it if this one is killed
+        let dir = crate::output::run_folder(out, crate::output::X12_PREFIX).inspect_err(|_| {
+            if created_out {
+                let _ = std::fs::remove_dir(out);
+            }
+        })?;
         let scratch = Scratch {
             dir: dir.clone(),
             out: out.into(),
             created_out,
         };
-        std::fs::create_dir(&dir)
-            .with_context(|| format!("--out {}: cannot write there", out.display()))?;
         let csv = dir.join("claims.csv");
         let file = std::fs::File::create(&csv)
             .with_context(|| format!("{}: cannot create", csv.display()))?;
@@ -128,9 +130,11 @@ impl X12Claims {
         let mapped = map::transcode(&mapping, &mut w)
             .and_then(|m| std::io::Write::flush(&mut w).map(|_| m).map_err(Into::into))
             .map_err(|e| match e.downcast::<std::io::Error>() {
-                Ok(io) => {
-                    anyhow::Error::from(io).context(format!("{}: write error", csv.display()))
-                }
+                Ok(io) => anyhow::Error::from(io).context(format!(
+                    "--out {}: the 837P's claim rows could not be written into {}",
+                    out.display(),
+                    csv.display()
+                )),
                 Err(e) => e,
             })?;
         drop(w);

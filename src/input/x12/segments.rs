@@ -150,11 +150,12 @@ impl<'a> Tokenizer<'a> {
                 self.at = b.len();
                 return Ok(None);
             }
+            // the segment's id only: the rest may be a patient's name or member id
             bail!(
-                "{}: segment {number}: the file ends inside it (no segment terminator `{}` after `{}`)",
+                "{}: segment {number}: the file ends inside it (no segment terminator `{}` after a segment that starts `{}`)",
                 self.name,
                 shown(seps.segment),
-                preview(&b[self.at..])
+                id_of(&b[self.at..])
             );
         };
         let (start, end) = (self.at, self.at + len);
@@ -186,7 +187,7 @@ impl<'a> Tokenizer<'a> {
             bail!(
                 "{}: segment {number}: expected an ISA segment (an interchange starts with ISA), found `{}`",
                 self.name,
-                preview(b)
+                id_of(b)
             );
         }
         let element = b[3];
@@ -251,6 +252,23 @@ fn shown(b: u8) -> String {
         b'\t' => "\\t".into(),
         0x20..=0x7e => (b as char).to_string(),
         _ => format!("\\x{b:02X}"),
+    }
+}
+
+/// What a segment id would be at the start of some text (up to 3 letters or digits, `…` when
+/// more follows), for a message that must not show the data after it (SPEC: patient data
+/// appears in no message).
+fn id_of(b: &[u8]) -> String {
+    let n = b
+        .iter()
+        .take(3)
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    let id: String = b[..n].iter().map(|&c| c as char).collect();
+    match (n, b.len() > n) {
+        (0, true) => shown(b[0]) + "…",
+        (_, true) => id + "…",
+        _ => id,
     }
 }
 
@@ -348,6 +366,10 @@ mod tests {
             e.contains("segment 2") && e.contains("ends inside it"),
             "{e}"
         );
+        // the segment's id, not its data (a name or member id may follow)
+        assert!(e.contains("starts `GS…`") && !e.contains("HC"), "{e}");
+        let e = all("Jane Doe,123\n").unwrap_err().to_string();
+        assert!(e.contains("found `Jan…`") && !e.contains("Doe"), "{e}");
         let e = all("ISA*00*").unwrap_err().to_string();
         assert!(e.contains("fewer than 16 elements"), "{e}");
         let e = all(&format!("{ISA}IEA*1*1~GS*HC~"))
