@@ -34,6 +34,13 @@ pub enum Command {
     /// One claim of a finished scrub, from its outputs: its lines, each finding with its evidence
     /// and CARC/RARC, and why it went to clean or held.
     Explain(crate::commands::explain::ExplainArgs),
+    /// Cut a batch by patient into N parts (Parquet, `part=K/`) for machines to scrub one each.
+    Partition(crate::commands::partition::PartitionArgs),
+    /// Join the outputs of a partition's parts into those of one scrub of the whole batch.
+    #[command(
+        long_about = "Join the outputs of a partition's parts into those of one scrub of the whole batch.\n\nclean, held, rejections and malformed are those of `claimscrub scrub` on the whole batch, byte for byte and in the same order. summary.json is the same but for started_at, command_line and elapsed_seconds, which tell the merge: it ran at another time, with another command line, for another while."
+    )]
+    Merge(crate::commands::merge::MergeArgs),
 }
 
 #[derive(clap::Args, Debug)]

@@ -26,6 +26,14 @@ fn main() {
             eprintln!("claimscrub: error: {}", format!("{e:#}").replace('\n', " "));
             2
         }),
+        Command::Partition(args) => commands::partition::run(&args).unwrap_or_else(|e| {
+            eprintln!("claimscrub: error: {}", format!("{e:#}").replace('\n', " "));
+            2
+        }),
+        Command::Merge(args) => commands::merge::run(&args).unwrap_or_else(|e| {
+            eprintln!("claimscrub: error: {}", format!("{e:#}").replace('\n', " "));
+            2
+        }),
         Command::Rules => commands::rules::run(),
         Command::Policy => commands::policy::run(),
     };

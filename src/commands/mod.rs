@@ -3,6 +3,8 @@
 pub mod explain;
 pub mod generate;
 pub mod history;
+pub mod merge;
+pub mod partition;
 pub mod policy;
 pub mod rules;
 pub mod scrub;

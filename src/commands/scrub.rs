@@ -20,7 +20,11 @@ use crate::rules::{self, Context};
 use crate::state::State;
 
 /// The file of one input: the flag wins over INPUT_DIR.
-fn resolve(name: &str, flag: &Option<PathBuf>, dir: &Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) fn resolve(
+    name: &str,
+    flag: &Option<PathBuf>,
+    dir: &Option<PathBuf>,
+) -> Result<PathBuf> {
     if let Some(p) = flag {
         if !p.is_file() {
             bail!("--{name} {}: no such file", p.display());
@@ -150,6 +154,13 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     }
     if args.dry_run && args.state.is_none() {
         bail!("--dry-run: give the state to read with --state FILE");
+    }
+    // the executors of a partition read the state; merge cannot record a run yet (README)
+    if args.state.is_some() && !args.dry_run && super::partition::is_part(&paths.claims) {
+        bail!(
+            "--state: {} is a partition's part, whose scrub reads the state but cannot record its run: add --dry-run",
+            paths.claims.display()
+        );
     }
     let progress = Progress::new(!args.quiet && std::io::stderr().is_terminal());
 
@@ -293,13 +304,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     drop((tables.sessions, tables.prescriptions));
     progress.step("holding");
     let holding = hold::decide(&ledger, args.hold);
-    for (payer, rows) in input::unknown_payers(&ledger.malformed[0]) {
-        let w = format!(
-            "{}: payer_type `{payer}` has no profile in the policy ({}); {rows} claim row{} malformed",
-            input_files[0],
-            policy.source,
-            if rows == 1 { " is" } else { "s are" }
-        );
+    for w in input::unknown_payer_warnings(&input_files[0], &ledger.malformed[0], &policy.source) {
         progress.println(&format!("warning: {w}"));
         warnings.push(w);
     }
@@ -383,6 +388,17 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     };
     a.with_context(unwritten)?;
     b.with_context(unwritten)?;
+    // a partition's part: what `merge` needs beside the outputs
+    let part = super::partition::part_outputs(
+        &claims_table,
+        &ledger,
+        &holding,
+        &policy,
+        &code_sets,
+        &args,
+        &staging.path(super::partition::PART_LINES),
+    )
+    .with_context(unwritten)?;
     let x12_written = x12_written
         .map(|w| w.map_err(|_| anyhow::anyhow!("writing the 837P outputs failed")))
         .transpose()?
@@ -431,6 +447,10 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         0
     };
     summary["exit_status"] = exit_status.into();
+    let is_part = part.is_some();
+    if let Some(part) = part {
+        summary["part"] = part;
+    }
     if let Some((_, note)) = &x12_written {
         summary["x12"] = note.clone();
     }
@@ -442,6 +462,9 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         // before summary.json, which is moved into place last
         let last = names.len() - 1;
         names.splice(last..last, written);
+    }
+    if is_part {
+        names.insert(names.len() - 1, super::partition::PART_LINES.to_string());
     }
     // an 837P output of an earlier run that this run did not write again goes with the commit
     staging.commit(

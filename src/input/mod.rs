@@ -647,6 +647,23 @@ pub fn unknown_payers(claims: &[Malformed]) -> Vec<(String, usize)> {
     v
 }
 
+/// The warnings for claim rows whose payer_type names no profile of the policy.
+pub fn unknown_payer_warnings(
+    claims_file: &str,
+    claims: &[Malformed],
+    policy_source: &str,
+) -> Vec<String> {
+    unknown_payers(claims)
+        .into_iter()
+        .map(|(payer, rows)| {
+            format!(
+                "{claims_file}: payer_type `{payer}` has no profile in the policy ({policy_source}); {rows} claim row{} malformed",
+                if rows == 1 { " is" } else { "s are" }
+            )
+        })
+        .collect()
+}
+
 /// The three input files, opened and their headers checked.
 pub struct Tables {
     pub claims: RawTable,
@@ -755,6 +772,11 @@ pub struct BatchIndex {
 }
 
 impl BatchIndex {
+    /// Which records of input `i` (claims, sessions, prescriptions) go to which part.
+    pub fn table(&self, i: usize) -> &PartIndex {
+        &self.tables[i]
+    }
+
     /// Records of each input in each part.
     pub fn sizes(&self) -> [Vec<usize>; 3] {
         [0, 1, 2].map(|i| self.tables[i].sizes())

@@ -60,6 +60,21 @@ pub struct RawTable {
     pub body: Body,
     /// What reading the file's text found to say (bytes that are not UTF-8), for stderr and summary.json.
     pub warnings: Vec<String>,
+    /// A part of a `claimscrub partition`: each row's line in the original claims file (a hidden
+    /// last column, kept out of the headers and rows).
+    pub origin: Option<Origin>,
+}
+
+/// The name of the hidden column of a partition's claims part starts with this, then
+/// `PARTITION:PART:PARTS`.
+pub const ORIGIN_PREFIX: &str = "claimscrub-origin:";
+
+/// The hidden column of a partition's claims part.
+pub struct Origin {
+    /// The column's name after `ORIGIN_PREFIX`: `PARTITION:PART:PARTS`.
+    pub tag: String,
+    /// Per row: its line in the original claims file.
+    pub lines: Vec<u64>,
 }
 
 /// One record of a raw table.
@@ -118,6 +133,19 @@ impl<'a> Rec<'a> {
         let a = self.escapes.partition_point(|&e| e < lo);
         let b = self.escapes.partition_point(|&e| e < hi);
         &self.escapes[a..b]
+    }
+
+    /// Field `i` as `clean` and `held` show it: a byte that is not UTF-8 as `\xNN`.
+    pub fn shown(&self, i: usize) -> Cow<'_, str> {
+        match (&self.messy, self.view, self.frame) {
+            (Some(m), _, _) => Cow::Borrowed(m[i].as_str()),
+            (None, Some(v), _) => v.value(i).unwrap_or_else(|| {
+                let s = v.fields[i];
+                Cow::Owned(String::from_utf8_lossy(&v.bytes[s.start..s.end]).into_owned())
+            }),
+            (None, None, Some(f)) => Cow::Borrowed(f[i]),
+            _ => Cow::Borrowed(""),
+        }
     }
 
     /// The bytes of field `i` that are not UTF-8, as they are shown (`\xE9`), for a message.
@@ -232,6 +260,7 @@ impl RawTable {
                 escapes: text.escapes,
             },
             warnings: text.warning.into_iter().collect(),
+            origin: None,
         })
     }
 
@@ -250,10 +279,11 @@ impl RawTable {
     fn parquet_table(path: &Path, file_name: String) -> Result<RawTable> {
         let f = std::fs::File::open(path)
             .with_context(|| format!("{}: cannot read file", path.display()))?;
-        let df = ParquetReader::new(f)
+        let mut df = ParquetReader::new(f)
             .finish()
             .map_err(anyhow::Error::from)
             .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+        let origin = take_origin(&mut df, path)?;
         let headers = df
             .get_column_names()
             .iter()
@@ -306,6 +336,7 @@ impl RawTable {
             headers,
             body: Body::Frame { columns, height },
             warnings: Vec::new(),
+            origin,
         })
     }
 
@@ -489,6 +520,35 @@ impl RawTable {
             Body::Csv { .. } => Vec::new(),
         }
     }
+}
+
+/// The hidden origin column of a partition's claims part, taken out of the frame.
+fn take_origin(df: &mut DataFrame, path: &Path) -> Result<Option<Origin>> {
+    let Some(name) = df
+        .get_column_names()
+        .last()
+        .filter(|n| n.starts_with(ORIGIN_PREFIX))
+        .map(|n| n.to_string())
+    else {
+        return Ok(None);
+    };
+    let col = df.drop_in_place(&name).map_err(anyhow::Error::from)?;
+    let ca = col
+        .as_materialized_series()
+        .u64()
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("{}: column `{name}` is not of line numbers", path.display()))?;
+    if ca.null_count() > 0 {
+        bail!("{}: column `{name}` has an empty value", path.display());
+    }
+    let mut lines = Vec::with_capacity(ca.len());
+    for a in ca.downcast_iter() {
+        lines.extend_from_slice(a.values());
+    }
+    Ok(Some(Origin {
+        tag: name[ORIGIN_PREFIX.len()..].to_string(),
+        lines,
+    }))
 }
 
 /// Rows and columns of a Parquet file, from its metadata (whose reader may panic on damage too:

@@ -41,7 +41,7 @@ pub struct InputFile<'a> {
 }
 
 /// An amount as an exact JSON number with two decimals (`1234.50`, never `1234.4999`).
-fn money(micro: i64) -> Value {
+pub fn money(micro: i64) -> Value {
     serde_json::from_str(&format_money(micro)).expect("a decimal is a JSON number")
 }
 
@@ -146,34 +146,43 @@ fn not_checked(f: &RunFacts, use_: &CodeSetUse) -> Vec<(Rule, String)> {
             "no nightly state given (--state): no earlier run to compare with".to_string(),
         ));
     }
-    if let Some((min, max)) = use_.span {
-        let dated = if min == max {
-            format!("dated {}", iso(min))
-        } else {
-            format!("dated {} to {}", iso(min), iso(max))
-        };
-        let why = if use_.uncovered == 1 {
-            format!("1 line {dated} has no loaded ICD-10-CM code set; it was checked against the nearest set (load the year with --icd10)")
-        } else {
-            format!(
-                "{} lines {dated} have no loaded ICD-10-CM code set; they were checked against the nearest set (load the year with --icd10)",
-                use_.uncovered
-            )
-        };
-        out.push((Rule::DxUnknown, why.clone()));
-        out.push((Rule::DxNotBillable, why));
+    if let Some(span) = use_.span {
+        out.extend(code_set_reasons(use_.uncovered, span));
     }
-    // rules whose optional columns are absent from the inputs
+    out.extend(absent_column_reasons(
+        f.absent_columns,
+        [f.inputs[0].name, f.inputs[1].name, f.inputs[2].name],
+    ));
+    out
+}
+
+/// Not checked fully: `uncovered` lines dated `min` to `max` that no loaded code set covers.
+pub fn code_set_reasons(uncovered: usize, (min, max): (Day, Day)) -> [(Rule, String); 2] {
+    let dated = if min == max {
+        format!("dated {}", iso(min))
+    } else {
+        format!("dated {} to {}", iso(min), iso(max))
+    };
+    let why = if uncovered == 1 {
+        format!("1 line {dated} has no loaded ICD-10-CM code set; it was checked against the nearest set (load the year with --icd10)")
+    } else {
+        format!(
+            "{uncovered} lines {dated} have no loaded ICD-10-CM code set; they were checked against the nearest set (load the year with --icd10)"
+        )
+    };
+    [(Rule::DxUnknown, why.clone()), (Rule::DxNotBillable, why)]
+}
+
+/// Rules that cannot fire because their optional columns (`input.column`) are absent from the
+/// inputs, named by `files` (claims, sessions, prescriptions).
+pub fn absent_column_reasons(absent_columns: &[String], files: [&str; 3]) -> Vec<(Rule, String)> {
+    let mut out = Vec::new();
     for rule in Rule::all() {
         let missing: Vec<&&[&str]> = rule
             .info()
             .needs
             .iter()
-            .filter(|group| {
-                group
-                    .iter()
-                    .all(|c| f.absent_columns.iter().any(|a| a == c))
-            })
+            .filter(|group| group.iter().all(|c| absent_columns.iter().any(|a| a == c)))
             .collect();
         if missing.is_empty() {
             continue;
@@ -189,7 +198,7 @@ fn not_checked(f: &RunFacts, use_: &CodeSetUse) -> Vec<(Rule, String)> {
                 let file = crate::input::INPUTS
                     .iter()
                     .position(|i| *i == input)
-                    .map(|i| f.inputs[i].name)
+                    .map(|i| files[i])
                     .unwrap_or(input);
                 format!("{file} has no `{}` column", columns.join("` or `"))
             })
@@ -371,7 +380,7 @@ pub fn build(f: &RunFacts) -> Value {
 }
 
 /// Clean claims of all claims, as a JSON number with one decimal (percent); null without claims.
-fn clean_claim_rate(clean: usize, total: usize) -> Value {
+pub fn clean_claim_rate(clean: usize, total: usize) -> Value {
     if total == 0 {
         return Value::Null;
     }
