@@ -34,6 +34,9 @@ pub enum Command {
     /// One claim of a finished scrub, from its outputs: its lines, each finding with its evidence
     /// and CARC/RARC, and why it went to clean or held.
     Explain(crate::commands::explain::ExplainArgs),
+    /// The analysts' page of a finished scrub (report.html, from its CSV outputs), and a short
+    /// text summary: the clean-claim rate against 97 % and what to fix first.
+    Report(crate::commands::report::ReportArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -120,4 +123,7 @@ pub struct ScrubArgs {
     /// With --state: read the state, record nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Write report.html, the analysts' page (as `claimscrub report`), with the other outputs.
+    #[arg(long)]
+    pub report: bool,
 }

@@ -4,5 +4,6 @@ pub mod explain;
 pub mod generate;
 pub mod history;
 pub mod policy;
+pub mod report;
 pub mod rules;
 pub mod scrub;

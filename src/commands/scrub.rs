@@ -147,6 +147,9 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     if args.dry_run && args.state.is_none() {
         bail!("--dry-run: give the state to read with --state FILE");
     }
+    if args.report && args.format != crate::output::OutFormat::Csv {
+        bail!("--report: the report is built from the CSV outputs; drop --format parquet, or run claimscrub report on a CSV scrub");
+    }
     let progress = Progress::new(!args.quiet && std::io::stderr().is_terminal());
 
     progress.step("reading reference data");
@@ -423,8 +426,20 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         let last = names.len() - 1;
         names.splice(last..last, written);
     }
+    if args.report {
+        // from the staged outputs, so that it appears with them or not at all
+        let report = crate::report::read(&staging.path(""), &args.out.display().to_string())?;
+        crate::report::write(&report, &staging.path(crate::report::PAGE))?;
+        crate::timing("report written");
+        let last = names.len() - 1;
+        names.insert(last, crate::report::PAGE.to_string());
+    }
     staging.commit(&names)?;
     crate::output::x12::remove_earlier(&args.out, &names);
+    if !args.report {
+        // a page of an earlier run would describe outputs that are no longer there
+        let _ = std::fs::remove_file(args.out.join(crate::report::PAGE));
+    }
     if let Some(state) = state {
         progress.step("recording the run in the state");
         state
