@@ -113,12 +113,13 @@ fn words(html: &str) -> String {
             _ => {}
         }
     }
-    // tags end words: `<code>x</code>,` reads `x,`
+    // tags end words: `<code>x</code>,` reads `x,` (and `x.`)
     unescape(&out)
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
         .replace(" ,", ",")
+        .replace(" .", ".")
 }
 
 /// The part of the page of one section.
@@ -392,7 +393,7 @@ fn the_evidence_sections_read_the_messages() {
     let rx = words(section(page, "prescriptions"));
     // visits 13 and 14 of 12 authorised by RX-4113 (rejections.csv)
     assert!(
-        rx.contains("RX-4113 P-113 commercial 12 14 2 9 used before this batch 2 2 360.00"),
+        rx.contains("RX-4113 P-113 commercial 12 14 2 9 2 2 360.00"),
         "{rx}"
     );
     let dx = words(section(page, "diagnoses"));
@@ -402,7 +403,7 @@ fn the_evidence_sections_read_the_messages() {
     );
     assert!(
         dx.contains(
-            "M79.19 not in the code set (DX_UNKNOWN) FY2026 1 1 120.00 nearest in FY2026: M79.1"
+            "M79.19 not in the code set (DX_UNKNOWN) FY2026 1 1 120.00 nearest: M79.10, M79.11, M79.12 or M79.18 (check the chart)"
         ),
         "{dx}"
     );
@@ -670,4 +671,38 @@ fn outputs_that_are_not_there() {
         err.contains("held.csv is missing; the report reads the outputs of a finished scrub"),
         "{err}"
     );
+}
+
+#[test]
+fn long_lists_show_the_worst_and_sum_the_rest() {
+    let dir = scratch("report-long");
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    // 14 therapists, each with one patient without a prescription: therapist i holds 10 × i
+    let (mut claims, mut sessions) = (String::new(), String::new());
+    for i in 1..=14 {
+        claims += &format!(
+            "C-{i},1,P-{i},commercial,T-{i:02},,,2025-03-10,97124,,1,{}.00,M54.50\n",
+            10 * i
+        );
+        sessions += &format!("S-{i},P-{i},T-{i:02},2025-03-10,97124,15,swedish,\n");
+    }
+    write_batch(&input, &claims, &sessions, "");
+    let out = dir.join("out");
+    scrub_ok(&input, &out, &["--report"]);
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let t = words(section(&page, "therapists"));
+    assert!(
+        t.contains("14 therapists have held lines. Most held: T-14, 140.00 on 1 line, mostly for RX_MISSING."),
+        "{t}"
+    );
+    assert!(t.contains("T-03 1 1 30.00 RX_MISSING (1)"), "{t}");
+    assert!(!t.contains("T-02 1 1") && !t.contains("T-01 1 1"), "{t}");
+    assert!(
+        t.contains("and 2 more therapists: 30.00 held on 2 lines"),
+        "{t}"
+    );
+    // the chart shows the 12 worst
+    let chart = section(&page, "therapists");
+    assert_eq!(chart.matches("<g class=\"bar\">").count(), 12);
 }

@@ -276,13 +276,16 @@ fn headline(p: &mut Page, r: &Report) {
             let _ = write!(
                 p.out,
                 "<div class=\"top\"><div class=\"rate {}\"><span data-s=\"{}\">{}</span> %</div>\
-                 <p class=\"lead\">of claims are clean: <strong>{:.1} points {}</strong> the {TARGET_RATE} % clearinghouses count as good. \
+                 <p class=\"lead\">of claims are clean: <strong>{}</strong> the {TARGET_RATE} % clearinghouses count as good. \
                  {} of {} claims clean, {} held.</p></div>",
                 if below { "below" } else { "above" },
                 esc(rate.ptr.as_deref().unwrap_or("")),
                 rate.show(),
-                gap,
-                if below { "below" } else { "at or above" },
+                if gap < 0.05 {
+                    "exactly at".to_string()
+                } else {
+                    format!("{gap:.1} points {}", if below { "below" } else { "above" })
+                },
                 span(&r.claims_clean),
                 span(&r.claims_total),
                 span(&r.claims_held),
@@ -293,6 +296,9 @@ fn headline(p: &mut Page, r: &Report) {
                 &[Part::number(rate)],
                 TARGET_RATE,
             ));
+            if r.hold == "line" {
+                p.note("Held by line (--hold line): a claim with held and clean lines counts as clean and as held.");
+            }
         }
         None => p.lead("The scrub read no claims."),
     }
@@ -320,11 +326,17 @@ fn headline(p: &mut Page, r: &Report) {
         for rule in r.rejects.iter().take(3) {
             let _ = write!(
                 p.out,
-                "<li><strong><code>{}</code></strong>: {} held on {} lines of {} claims — {}</li>",
+                "<li><strong><code>{}</code></strong>: {} held on {} {} of {} {} — {}</li>",
                 esc(&rule.id),
                 span(&rule.charges),
                 span(&rule.lines),
+                if rule.lines.v == 1 { "line" } else { "lines" },
                 span(&rule.claims),
+                if rule.claims.v == 1 {
+                    "claim"
+                } else {
+                    "claims"
+                },
                 esc(action(&rule.id)),
             );
         }
@@ -371,11 +383,11 @@ fn fix_first(p: &mut Page, r: &Report) {
                 }),
             ],
             tip: format!(
-                "{}: {} held on {} lines of {} claims; {}",
+                "{}: {} held on {} of {}; {}",
                 rule.id,
                 rule.charges.show(),
-                rule.lines.show(),
-                rule.claims.show(),
+                plural(rule.lines.v as u64, "line", "lines"),
+                plural(rule.claims.v as u64, "claim", "claims"),
                 rule.meaning
             ),
         })
@@ -630,11 +642,11 @@ fn parties(
                 )),
             ],
             tip: format!(
-                "{one} {}: {} held on {} lines of {} claims; held for {}",
+                "{one} {}: {} held on {} of {}; held for {}",
                 party.npi,
                 money(party.held.charges),
-                party.held.lines,
-                party.held.claims,
+                plural(party.held.lines, "line", "lines"),
+                plural(party.held.claims, "claim", "claims"),
                 reasons(party, 3)
             ),
         })
@@ -827,7 +839,7 @@ fn prescriptions(p: &mut Page, r: &Report) {
     ));
     p.push(
         "<table><thead><tr><th>Prescription</th><th>Patient</th><th>Payer type</th><th class=\"n\">Authorised</th>\
-         <th class=\"n\">Last visit</th><th class=\"n\">Visits over</th><th>Counted before this batch</th>\
+         <th class=\"n\">Last visit</th><th class=\"n\">Visits over</th><th>Visits before this batch</th>\
          <th class=\"n\">Lines</th><th class=\"n\">Claims</th><th class=\"n\">Charges</th></tr></thead><tbody>",
     );
     let shown = &r.rx[..r.rx.len().min(TOP_LONG)];
@@ -842,7 +854,8 @@ fn prescriptions(p: &mut Page, r: &Report) {
             x.authorised,
             x.last_visit,
             x.visits_over,
-            esc(&x.before),
+            // "1 used before this batch" reads "1" under its heading; with the state, as it is
+            esc(x.before.strip_suffix(" used before this batch").unwrap_or(&x.before)),
             tally_tds(&x.held)
         );
     }
@@ -893,7 +906,11 @@ fn diagnoses(p: &mut Page, r: &Report) {
             esc(&d.code),
             d.problem.words(),
             d.problem.rule(),
-            d.fiscal_year.map(|y| format!("FY{y}")).unwrap_or_default(),
+            d.fiscal_years
+                .iter()
+                .map(|y| format!("FY{y}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             tally_tds(&d.held),
             if d.instead.is_empty() {
                 "<span class=\"note\">no suggestion</span>".to_string()

@@ -14,6 +14,7 @@ pub mod html;
 pub mod svg;
 pub mod text;
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -21,11 +22,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context as _, Result};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 use crate::base::values::{
     date_from_day, fiscal_year, icd_display, parse_charge, parse_date, week_of, Day,
 };
 use crate::reference::icd10::{CodeSet, CodeSets, Lookup};
+
 use crate::rules::RULES;
 
 /// The page's name in the outputs folder.
@@ -245,10 +248,11 @@ impl DxProblem {
 pub struct DxRow {
     pub code: String,
     pub problem: DxProblem,
-    pub fiscal_year: Option<i32>,
+    /// The fiscal years of the code sets the lines were checked against.
+    pub fiscal_years: Vec<i32>,
     pub held: Tally,
     /// The billable codes to use instead (from the message, or the nearest codes of the built-in
-    /// code set), or why there is no suggestion.
+    /// code set), per year where the years differ; empty without a suggestion.
     pub instead: String,
 }
 
@@ -554,7 +558,9 @@ struct FromRejections {
     findings: Vec<u64>,
     carcs: FxHashMap<String, (String, FxHashSet<String>, Counting)>,
     rx: FxHashMap<(String, String), RxCounting>,
-    dx: FxHashMap<(DxProblem, String, Option<i32>), (Counting, String)>,
+    /// (problem, code) → the lines, and per fiscal year what to bill instead (from the message;
+    /// empty: to be looked up).
+    dx: FxHashMap<(DxProblem, String), (Counting, BTreeMap<i32, String>)>,
     /// (column 2, column 1, source, indicator) → the lines and their payer types.
     pairs: FxHashMap<PairKey, (Counting, FxHashSet<String>)>,
     kx: TherapyCounts,
@@ -773,9 +779,11 @@ fn evidence(out: &mut FromRejections, rule: &str, message: &str, row: Row) -> bo
             for h in headers {
                 let e = out
                     .dx
-                    .entry((DxProblem::Header, h.code.to_string(), Some(h.fiscal_year)))
-                    .or_insert_with(|| (Counting::default(), format!("bill {}", h.bill)));
+                    .entry((DxProblem::Header, h.code.to_string()))
+                    .or_default();
                 e.0.add(row.claim, row.charge);
+                e.1.entry(h.fiscal_year)
+                    .or_insert_with(|| format!("bill {}", h.bill));
             }
         }
         "DX_UNKNOWN" => {
@@ -783,25 +791,30 @@ fn evidence(out: &mut FromRejections, rule: &str, message: &str, row: Row) -> bo
                 return false;
             };
             for code in codes {
-                out.dx
-                    .entry((DxProblem::Unknown, code.to_string(), Some(fy)))
-                    .or_default()
-                    .0
-                    .add(row.claim, row.charge);
+                let e = out
+                    .dx
+                    .entry((DxProblem::Unknown, code.to_string()))
+                    .or_default();
+                e.0.add(row.claim, row.charge);
+                e.1.entry(fy).or_default();
             }
         }
         "DX_INVALID_FORMAT" => {
             let Some(codes) = evidence::invalid(message) else {
                 return false;
             };
-            // the year of the code set the code would be looked up in once it reads
+            // the year of the code set the code is to be looked up in once it reads: the date's
+            // (the set actually used is settled in `build`, from the summary's code sets)
             let fy = parse_date(row.date.trim()).ok().map(fiscal_year);
             for code in codes {
-                out.dx
-                    .entry((DxProblem::Invalid, code.to_string(), fy))
-                    .or_default()
-                    .0
-                    .add(row.claim, row.charge);
+                let e = out
+                    .dx
+                    .entry((DxProblem::Invalid, code.to_string()))
+                    .or_default();
+                e.0.add(row.claim, row.charge);
+                if let Some(fy) = fy {
+                    e.1.entry(fy).or_default();
+                }
             }
         }
         "NCCI_PTP_CONFLICT" => {
@@ -1106,6 +1119,112 @@ fn nearest(set: &CodeSet, code: &str) -> Option<String> {
     None
 }
 
+/// The code sets of the scrub (summary.json's `code_sets`): fiscal year and whether built in.
+fn scrub_code_sets(s: &Summary) -> Vec<(i32, bool)> {
+    let mut v: Vec<(i32, bool)> =
+        s.v.pointer("/code_sets")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| {
+                Some((
+                    c["fiscal_year"].as_i64()? as i32,
+                    c["source"]
+                        .as_str()
+                        .is_some_and(|s| s.starts_with("built-in")),
+                ))
+            })
+            .collect();
+    v.sort();
+    v
+}
+
+/// The year of the set the scrub checked a date of fiscal year `fy` against: that year's, else
+/// the nearest (as `CodeSets::for_day`: the later one on a tie).
+fn used_year(sets: &[(i32, bool)], fy: i32) -> Option<(i32, bool)> {
+    sets.iter()
+        .copied()
+        .min_by_key(|(y, _)| ((y - fy).abs(), -y))
+}
+
+/// The diagnosis rows, one per code and problem, with what to bill instead: the message's
+/// billable codes for a header; for unknown and mistyped codes the nearest codes of the built-in
+/// set of the year (when the scrub used the built-in one; a loaded file is not read again).
+fn diagnoses(
+    s: &Summary,
+    dx: FxHashMap<(DxProblem, String), (Counting, BTreeMap<i32, String>)>,
+) -> Result<Vec<DxRow>> {
+    let sets_used = scrub_code_sets(s);
+    let needs_lookup = dx
+        .values()
+        .any(|(_, years)| years.values().any(String::is_empty));
+    let sets = if needs_lookup {
+        Some(CodeSets::load(&[])?)
+    } else {
+        None
+    };
+    let mut out: Vec<DxRow> = dx
+        .into_iter()
+        .map(|((problem, code), (counting, years))| {
+            let mut by_year: BTreeMap<i32, String> = BTreeMap::new();
+            for (fy, text) in years {
+                let (fy, text) = if !text.is_empty() || problem == DxProblem::Header {
+                    (fy, text)
+                } else {
+                    let used = if problem == DxProblem::Invalid {
+                        used_year(&sets_used, fy)
+                    } else {
+                        sets_used.iter().copied().find(|(y, _)| *y == fy)
+                    };
+                    let fy = used.map_or(fy, |u| u.0);
+                    let digits = code.len() == 5 && code.bytes().all(|b| b.is_ascii_digit());
+                    let set = used
+                        .filter(|u| u.1)
+                        .and_then(|u| sets.as_ref()?.sets.iter().find(|s| s.fiscal_year == u.0));
+                    let text = match set.and_then(|set| nearest(set, &code)) {
+                        _ if digits => "a procedure (CPT) code, not a diagnosis: take the diagnosis from the prescription".to_string(),
+                        Some(n) => format!("nearest: {n} (check the chart)"),
+                        None => String::new(),
+                    };
+                    (fy, text)
+                };
+                by_year.insert(fy, text);
+            }
+            let texts: BTreeSet<&String> = by_year.values().collect();
+            let instead = if texts.len() == 1 {
+                texts.into_iter().next().cloned().unwrap_or_default()
+            } else {
+                by_year
+                    .iter()
+                    .map(|(fy, t)| {
+                        format!(
+                            "FY{fy}: {}",
+                            if t.is_empty() { "no suggestion" } else { t }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            DxRow {
+                code,
+                problem,
+                fiscal_years: by_year.keys().copied().collect(),
+                held: counting.done(),
+                instead,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.held
+            .lines
+            .cmp(&a.held.lines)
+            .then(b.held.charges.cmp(&a.held.charges))
+            .then_with(|| a.code.cmp(&b.code))
+            .then(a.problem.cmp(&b.problem))
+    });
+    Ok(out)
+}
+
 fn build(
     dir: &Path,
     shown: &str,
@@ -1245,60 +1364,7 @@ fn build(
             .then_with(|| a.patient_id.cmp(&b.patient_id))
     });
 
-    // suggestions for unknown and unreadable codes from the built-in code sets, when the year's
-    // set the scrub used was the built-in one
-    let mut dx: Vec<DxRow> = rej
-        .dx
-        .into_iter()
-        .map(
-            |((problem, code, fiscal_year), (counting, instead))| DxRow {
-                code,
-                problem,
-                fiscal_year,
-                held: counting.done(),
-                instead,
-            },
-        )
-        .collect();
-    if dx.iter().any(|d| d.instead.is_empty()) {
-        let builtin: Vec<i64> =
-            s.v.pointer("/code_sets")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|c| {
-                    c["source"]
-                        .as_str()
-                        .is_some_and(|s| s.starts_with("built-in"))
-                })
-                .filter_map(|c| c["fiscal_year"].as_i64())
-                .collect();
-        let sets = CodeSets::load(&[])?;
-        for d in dx.iter_mut().filter(|d| d.instead.is_empty()) {
-            let set = d.fiscal_year.and_then(|fy| {
-                builtin.contains(&(fy as i64)).then(|| {
-                    sets.sets
-                        .iter()
-                        .find(|s| s.fiscal_year == fy)
-                        .or_else(|| sets.sets.last())
-                })?
-            });
-            let digits = d.code.len() == 5 && d.code.bytes().all(|b| b.is_ascii_digit());
-            d.instead = match set.and_then(|set| nearest(set, &d.code).map(|n| (set, n))) {
-                _ if digits => "a procedure (CPT) code, not a diagnosis: take the diagnosis from the prescription".to_string(),
-                Some((set, n)) => format!("nearest in FY{}: {n} (check the chart)", set.fiscal_year),
-                None => String::new(),
-            };
-        }
-    }
-    dx.sort_by(|a, b| {
-        b.held
-            .lines
-            .cmp(&a.held.lines)
-            .then(b.held.charges.cmp(&a.held.charges))
-            .then_with(|| a.code.cmp(&b.code))
-            .then(a.problem.cmp(&b.problem))
-    });
+    let dx = diagnoses(s, rej.dx)?;
 
     let mut pairs: Vec<PairRow> = rej
         .pairs
@@ -1454,6 +1520,16 @@ mod tests {
         );
         assert!(nearest(fy25, "M54.12345").unwrap().starts_with("M54.1"));
         assert_eq!(nearest(fy25, "97140"), None);
+    }
+
+    #[test]
+    fn the_set_a_year_was_checked_against() {
+        let sets = [(2025, true), (2026, true), (2028, false)];
+        assert_eq!(used_year(&sets, 2026), Some((2026, true)));
+        assert_eq!(used_year(&sets, 2024), Some((2025, true)));
+        // between 2026 and 2028 the later one, as CodeSets::for_day
+        assert_eq!(used_year(&sets, 2027), Some((2028, false)));
+        assert_eq!(used_year(&[], 2027), None);
     }
 
     #[test]

@@ -15,7 +15,13 @@ pub fn summary(r: &Report, page: &str) -> String {
             out += &format!(
                 "clean-claim rate {} % ({} the {TARGET_RATE} % target): {} of {} claims clean, {} held\n",
                 rate.show(),
-                if below { "below" } else { "at or above" },
+                if below {
+                    "below"
+                } else if rate.f() == TARGET_RATE {
+                    "at"
+                } else {
+                    "above"
+                },
                 r.claims_clean.show(),
                 r.claims_total.show(),
                 r.claims_held.show()
