@@ -671,6 +671,15 @@ fn outputs_that_are_not_there() {
         err.contains("held.csv is missing; the report reads the outputs of a finished scrub"),
         "{err}"
     );
+    // --html never over an output
+    scrub_ok(&input, &out, &[]);
+    let before = std::fs::read(out.join("summary.json")).unwrap();
+    let err = fails(&report(
+        &out,
+        &["--html", out.join("summary.json").to_str().unwrap()],
+    ));
+    assert!(err.contains("must be named *.html"), "{err}");
+    assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), before);
 }
 
 #[test]

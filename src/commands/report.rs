@@ -20,6 +20,24 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
         .html
         .clone()
         .unwrap_or_else(|| args.out_dir.join(crate::report::PAGE));
+    // the page must not take the place of an output it was built from
+    let name = html.file_name().unwrap_or_default().to_string_lossy();
+    let beside = html
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                p
+            }
+        })
+        .and_then(|p| p.canonicalize().ok());
+    if beside == args.out_dir.canonicalize().ok() && !name.ends_with(".html") {
+        anyhow::bail!(
+            "--html {}: a page in the outputs folder must be named *.html, not over an output",
+            html.display()
+        );
+    }
     crate::report::write(&report, &html)?;
     let text = crate::report::text::summary(&report, &html.display().to_string());
     // a reader that stops early (`| head`) is not an error
