@@ -41,6 +41,9 @@ pub enum Command {
         long_about = "Join the outputs of a partition's parts into those of one scrub of the whole batch.\n\nclean, held, rejections and malformed are those of `claimscrub scrub` on the whole batch, byte for byte and in the same order. summary.json is the same but for started_at, command_line and elapsed_seconds, which tell the merge: it ran at another time, with another command line, for another while."
     )]
     Merge(crate::commands::merge::MergeArgs),
+    /// The analysts' page of a finished scrub (report.html, from its CSV outputs), and a short
+    /// text summary: the clean-claim rate against 97 % and what to fix first.
+    Report(crate::commands::report::ReportArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -132,4 +135,7 @@ pub struct ScrubArgs {
     /// With --state: read the state, record nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Write report.html, the analysts' page (as `claimscrub report`), with the other outputs.
+    #[arg(long)]
+    pub report: bool,
 }

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod model;
 pub mod output;
 pub mod reference;
+pub mod report;
 pub mod rules;
 pub mod state;
 

@@ -34,6 +34,10 @@ fn main() {
             eprintln!("claimscrub: error: {}", format!("{e:#}").replace('\n', " "));
             2
         }),
+        Command::Report(args) => commands::report::run(&args).unwrap_or_else(|e| {
+            eprintln!("claimscrub: error: {}", format!("{e:#}").replace('\n', " "));
+            2
+        }),
         Command::Rules => commands::rules::run(),
         Command::Policy => commands::policy::run(),
     };

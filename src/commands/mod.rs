@@ -6,5 +6,6 @@ pub mod history;
 pub mod merge;
 pub mod partition;
 pub mod policy;
+pub mod report;
 pub mod rules;
 pub mod scrub;

@@ -162,6 +162,9 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
             paths.claims.display()
         );
     }
+    if args.report && args.format != crate::output::OutFormat::Csv {
+        bail!("--report: the report is built from the CSV outputs; drop --format parquet, or run claimscrub report on a CSV scrub");
+    }
     let progress = Progress::new(!args.quiet && std::io::stderr().is_terminal());
 
     progress.step("reading reference data");
@@ -466,10 +469,23 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
     if is_part {
         names.insert(names.len() - 1, super::partition::PART_LINES.to_string());
     }
-    // an 837P output of an earlier run that this run did not write again goes with the commit
+    if args.report {
+        // from the staged outputs, so that it appears with them or not at all
+        let report = crate::report::read(&staging.path(""), &args.out.display().to_string())?;
+        crate::report::write(&report, &staging.path(crate::report::PAGE))?;
+        crate::timing("report written");
+        let last = names.len() - 1;
+        names.insert(last, crate::report::PAGE.to_string());
+    }
+    // an 837P output or a report of an earlier run that this run did not write again goes with
+    // the commit (a page would describe outputs that are no longer there)
     staging.commit(
         &names,
-        &[crate::output::x12::CLEAN, crate::output::x12::HELD],
+        &[
+            crate::output::x12::CLEAN,
+            crate::output::x12::HELD,
+            crate::report::PAGE,
+        ],
     )?;
     if let Some(state) = state {
         progress.step("recording the run in the state");

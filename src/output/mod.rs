@@ -40,6 +40,7 @@ const OUTPUT_NAMES: &[&str] = &[
     "clean.837",
     "held.837",
     "summary.json",
+    "report.html",
 ];
 
 /// Refuse an `--out` that holds an input, or files of claimscrub's output names that claimscrub
