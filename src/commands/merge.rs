@@ -155,7 +155,7 @@ impl Rows {
                 );
             }
             quotes += memchr::memchr_iter(b'"', &buf[from..]).count();
-            if quotes % 2 == 0 && buf.ends_with(b"\n") {
+            if quotes.is_multiple_of(2) && buf.ends_with(b"\n") {
                 self.rows += 1;
                 return Ok(true);
             }
