@@ -240,7 +240,7 @@ fn csv_and_837p_claims_write_the_same_tables() {
         w.write_record(&header).unwrap();
         let date = header.iter().position(|h| h == "service_date").unwrap();
         for mut r in rows.into_iter().filter(|r| !left_out.contains(&r[0])) {
-            r[dx] = r[dx].replace('.', "");
+            r[dx] = as_837p_codes(&r[dx]);
             r[date] = iso_date(&r[date]);
             w.write_record(&r).unwrap();
         }
@@ -260,6 +260,38 @@ fn csv_and_837p_claims_write_the_same_tables() {
         assert_same(&x, &y, &what);
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// Diagnosis codes as 837P carries them (HI): upper-cased, and without the dot when the code is of
+/// ICD-10-CM form (`[A-Z][0-9][A-Z0-9]`, then up to 4 letters or digits), so that a code of bad
+/// format stays one.
+fn as_837p_codes(codes: &str) -> String {
+    let form = |c: &str| {
+        let b = c.as_bytes();
+        let rest = c.get(3..).map(|r| r.strip_prefix('.').unwrap_or(r));
+        b.len() >= 3
+            && b[0].is_ascii_uppercase()
+            && b[1].is_ascii_digit()
+            && b[2].is_ascii_alphanumeric()
+            && rest.is_some_and(|r| {
+                (b.len() == 3 || !r.is_empty())
+                    && r.len() <= 4
+                    && r.bytes()
+                        .all(|x| x.is_ascii_digit() || x.is_ascii_uppercase())
+            })
+    };
+    codes
+        .split(';')
+        .map(|c| {
+            let c = c.trim().to_ascii_uppercase();
+            if form(&c) {
+                c.replace('.', "")
+            } else {
+                c
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// A date as 837P carries it (DTP*472 is CCYYMMDD, read back as YYYY-MM-DD): M/D/YYYY turned.
