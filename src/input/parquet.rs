@@ -37,7 +37,9 @@ enum Conv {
 /// A Parquet input file: its metadata, open for reading row groups.
 pub struct ParquetFile {
     path: PathBuf,
-    reader: SerializedFileReader<File>,
+    /// Over the file's bytes, memory-mapped: column chunks are read from any thread at once (a
+    /// `File` reader would share one file position between them).
+    reader: SerializedFileReader<bytes::Bytes>,
     /// Top-level column names, in file order, without the hidden origin column.
     pub headers: Vec<String>,
     convs: Vec<Conv>,
@@ -198,12 +200,48 @@ impl ParquetFile {
     pub fn open(path: &Path) -> Result<ParquetFile> {
         let f =
             File::open(path).with_context(|| format!("{}: cannot read file", path.display()))?;
-        let reader = SerializedFileReader::new(f)
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let bytes = if len == 0 {
+            bytes::Bytes::new()
+        } else {
+            // SAFETY: the map is read-only; claimscrub's inputs are exports that nothing writes
+            // while a scrub reads them (a file changed underneath would be misread)
+            let map = unsafe { memmap2::Mmap::map(&f) }
+                .with_context(|| format!("{}: cannot read file", path.display()))?;
+            bytes::Bytes::from_owner(map)
+        };
+        let reader = SerializedFileReader::new(bytes)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
         let meta = reader.metadata();
         let schema = meta.file_metadata().schema_descr();
         let fields = schema.root_schema().get_fields();
+        // what Arrow writers (pyarrow, polars) record of a column beyond Parquet's types: a
+        // duration is a plain INT64 in Parquet, and named only in their `ARROW:schema`
+        let arrow_types = meta
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|k| k.key == "ARROW:schema"))
+            .and_then(|k| k.value.as_deref())
+            .and_then(arrow_field_types)
+            .filter(|t| t.len() == fields.len());
+        // a codec this build does not read is named at once, not at the first row group
+        for g in meta.row_groups() {
+            for c in g.columns() {
+                use parquet::basic::Compression as C;
+                let codec = c.compression();
+                if !matches!(
+                    codec,
+                    C::UNCOMPRESSED | C::SNAPPY | C::GZIP(_) | C::ZSTD(_) | C::LZ4 | C::LZ4_RAW
+                ) {
+                    bail!(
+                        "{}: column `{}` is compressed with {codec}, which claimscrub does not read; write the file with snappy, zstd, gzip or lz4 (or none)",
+                        path.display(),
+                        c.column_path().string()
+                    );
+                }
+            }
+        }
         let mut headers = Vec::with_capacity(fields.len());
         let mut convs = Vec::with_capacity(fields.len());
         let mut origin = None;
@@ -220,6 +258,12 @@ impl ParquetFile {
                 && field.get_basic_info().repetition() == Repetition::REPEATED;
             if field.is_group() || repeated {
                 return Err(unreadable(type_name(field)));
+            }
+            if let Some(name) = arrow_types
+                .as_ref()
+                .and_then(|t| ARROW_UNREADABLE.iter().find(|(tag, _)| *tag == t[i]))
+            {
+                return Err(unreadable(name.1.to_string()));
             }
             let descr = schema.column(leaf);
             if i == fields.len() - 1 && name.starts_with(super::table::ORIGIN_PREFIX) {
@@ -351,6 +395,108 @@ impl ParquetFile {
             origin,
         })
     }
+}
+
+/// Arrow types (their tag in Arrow's `Schema.fbs` union `Type`) that Parquet stores as a plain
+/// number and that hold no single value: Time (an annotated INT32/64 too) and Duration.
+const ARROW_UNREADABLE: [(u8, &str); 2] = [(9, "time"), (18, "duration")];
+
+/// The type tags of the top-level fields of an `ARROW:schema` (base64 of an Arrow IPC message
+/// holding a flatbuffer `Schema`); `None` where it cannot be read (it is only a hint).
+fn arrow_field_types(b64: &str) -> Option<Vec<u8>> {
+    let buf = base64_decode(b64)?;
+    // an IPC message: an optional continuation marker, its length, then the flatbuffer
+    let mut at = 0;
+    if buf.get(..4)? == [0xff; 4] {
+        at = 4;
+    }
+    let msg = buf.get(at + 4..)?;
+    let fb = Flat(msg);
+    let message = fb.root()?;
+    // Message { version, header_type, header: Schema, ... }
+    let schema = fb.table_field(message, 2)?;
+    // Schema { endianness, fields: [Field], ... }
+    let fields = fb.vector_field(schema, 1)?;
+    let mut out = Vec::new();
+    for i in 0..fb.u32(fields)? as usize {
+        let field = fb.deref(fields + 4 + 4 * i)?;
+        // Field { name, nullable, type_type, type, ... }
+        out.push(fb.scalar_u8(field, 2).unwrap_or(0));
+    }
+    Some(out)
+}
+
+/// A flatbuffer, read with bounds checks (a damaged file gives `None`, never a panic).
+struct Flat<'a>(&'a [u8]);
+
+impl Flat<'_> {
+    fn u32(&self, at: usize) -> Option<u32> {
+        Some(u32::from_le_bytes(self.0.get(at..at + 4)?.try_into().ok()?))
+    }
+
+    fn u16(&self, at: usize) -> Option<u16> {
+        Some(u16::from_le_bytes(self.0.get(at..at + 2)?.try_into().ok()?))
+    }
+
+    /// The position an offset at `at` points to.
+    fn deref(&self, at: usize) -> Option<usize> {
+        at.checked_add(self.u32(at)? as usize)
+    }
+
+    fn root(&self) -> Option<usize> {
+        self.deref(0)
+    }
+
+    /// Where field `i` of the table at `t` is, if present.
+    fn field(&self, t: usize, i: usize) -> Option<usize> {
+        let soffset = self.u32(t)? as i32 as isize;
+        let vtable = (t as isize).checked_sub(soffset)? as usize;
+        let len = self.u16(vtable)? as usize;
+        if 4 + 2 * i + 2 > len {
+            return None;
+        }
+        match self.u16(vtable + 4 + 2 * i)? {
+            0 => None,
+            off => Some(t + off as usize),
+        }
+    }
+
+    fn table_field(&self, t: usize, i: usize) -> Option<usize> {
+        self.deref(self.field(t, i)?)
+    }
+
+    fn vector_field(&self, t: usize, i: usize) -> Option<usize> {
+        self.deref(self.field(t, i)?)
+    }
+
+    fn scalar_u8(&self, t: usize, i: usize) -> Option<u8> {
+        self.0.get(self.field(t, i)?).copied()
+    }
+}
+
+/// Standard base64 (with padding or without); `None` on any other character.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' | b'\n' | b'\r' => continue,
+            _ => return None,
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// Records per read of a column reader.
@@ -633,5 +779,93 @@ impl<'f> Rows<'f> {
     pub fn origin(&self, row: usize) -> Option<u64> {
         let g = self.group(row);
         g.origin.get(row - g.first_row).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::parquet::{Kind, ParquetOut, Piece};
+
+    #[test]
+    fn values_become_the_text_of_a_csv_export() {
+        let text = |f: &dyn Fn(&mut String)| {
+            let mut s = String::new();
+            f(&mut s);
+            s
+        };
+        assert_eq!(text(&|s| push_decimal(s, 9000, 2)), "90.00");
+        assert_eq!(text(&|s| push_decimal(s, -1250, 2)), "-12.50");
+        assert_eq!(text(&|s| push_decimal(s, -5, 3)), "-0.005");
+        assert_eq!(text(&|s| push_decimal(s, 42, 0)), "42");
+        assert_eq!(text(&|s| push_day(s, 20157)), "2025-03-10");
+        assert_eq!(be_i128(&[0xff, 0x38]).unwrap(), -200);
+        assert_eq!(be_i128(&[0x00, 0x00, 0x23, 0x28]).unwrap(), 9000);
+        assert!(be_i128(&[0; 17]).is_err());
+        // a timestamp before 1970 is the day it falls on
+        assert_eq!(day_of(-1, 86_400_000), -1);
+        assert_eq!(day_of(86_400_000 * 3 + 5, 86_400_000), 3);
+    }
+
+    #[test]
+    fn base64_and_a_damaged_arrow_schema_are_no_panic() {
+        assert_eq!(base64_decode("aGk=").unwrap(), b"hi");
+        assert_eq!(base64_decode("aGk").unwrap(), b"hi");
+        assert!(base64_decode("a*b").is_none());
+        for junk in ["", "AAAA", "/////wAAAAA=", "////////////////"] {
+            assert!(
+                arrow_field_types(junk).is_none_or(|t| t.len() < 4),
+                "{junk}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_claimscrub_writes_it_reads_back_a_row_group_at_a_time() {
+        let dir = std::env::temp_dir().join(format!("claimscrub-pq-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.parquet");
+        let kinds = [
+            Kind::Text,
+            Kind::Int,
+            Kind::Date,
+            Kind::Money(2),
+            Kind::Line,
+        ];
+        let names = ["id", "n", "day", "charge", "claimscrub-origin:x:0:1"];
+        let mut w =
+            ParquetOut::create(std::fs::File::create(&path).unwrap(), &path, &names, &kinds)
+                .unwrap();
+        // 600,000 rows in pieces of 60,000: gathered into row groups of 300,000
+        let rows = 600_000;
+        for piece in 0..10 {
+            let mut p = Piece::new(&kinds, 60_000);
+            for i in piece * 60_000..(piece + 1) * 60_000 {
+                p.text(0, &format!("C-{i}"));
+                p.int(1, (i % 2 == 0).then_some(i as i64));
+                p.date(2, 20157);
+                p.money(3, 40_500_000);
+                p.line(4, i as u64 + 2);
+            }
+            w.push([p]).unwrap();
+        }
+        w.finish().unwrap();
+        let f = ParquetFile::open(&path).unwrap();
+        assert_eq!(f.headers, ["id", "n", "day", "charge"]);
+        assert_eq!(f.rows(), rows);
+        assert_eq!(f.groups(), 2);
+        assert_eq!(f.group_rows(1), 300_000..rows);
+        let mut r = Rows::new(&f, f.all());
+        for i in [0, 1, 299_999, 300_000, rows - 1] {
+            r.cover(i, i).unwrap();
+            let n = if i % 2 == 0 {
+                i.to_string()
+            } else {
+                String::new()
+            };
+            assert_eq!(r.row(i), [&format!("C-{i}"), &*n, "2025-03-10", "40.50"]);
+            assert_eq!(r.origin(i), Some(i as u64 + 2));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
