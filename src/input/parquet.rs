@@ -245,7 +245,6 @@ impl ParquetFile {
         let mut headers = Vec::with_capacity(fields.len());
         let mut convs = Vec::with_capacity(fields.len());
         let mut origin = None;
-        let mut leaf = 0;
         for (i, field) in fields.iter().enumerate() {
             let name = field.name().to_string();
             let unreadable = |what: String| {
@@ -265,18 +264,18 @@ impl ParquetFile {
             {
                 return Err(unreadable(name.1.to_string()));
             }
-            let descr = schema.column(leaf);
+            // every column before is a primitive (a group stopped the loop): leaf i is column i
+            let descr = schema.column(i);
             if i == fields.len() - 1 && name.starts_with(super::table::ORIGIN_PREFIX) {
                 if descr.physical_type() != Physical::INT64 {
                     bail!("{}: column `{name}` is not of line numbers", path.display());
                 }
-                origin = Some((leaf, name));
+                origin = Some((i, name));
             } else {
                 let conv = conv_of(&descr).ok_or_else(|| unreadable(type_name(field)))?;
                 headers.push(name);
                 convs.push(conv);
             }
-            leaf += 1;
         }
         let mut starts = Vec::with_capacity(meta.num_row_groups() + 1);
         let mut rows = 0usize;
