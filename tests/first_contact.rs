@@ -188,6 +188,41 @@ fn a_payer_type_without_a_profile_is_one_warning_with_its_count() {
     );
 }
 
+/// A shifted column makes every row's payer_type another value: five warnings and one line for
+/// the rest, not a line a row.
+#[test]
+fn many_unknown_payer_types_are_five_warnings_and_a_count_of_the_rest() {
+    let input = scratch("fc-payers-in");
+    batch(&input);
+    let claims = input.join("claims.csv");
+    let mut text = std::fs::read_to_string(&claims).unwrap();
+    for i in 0..40 {
+        // payer `plan-0` on one row, `plan-1` on two, …: the most common are told
+        for _ in 0..=(i % 8) {
+            text += &format!(
+                "C-9{i},1,P-9{i},plan-{},1234567893,,,2025-03-12,97124,,1,40.00,M54.50\n",
+                i % 8
+            );
+        }
+    }
+    std::fs::write(&claims, text).unwrap();
+    let out = scratch("fc-payers-out");
+    let (_, stderr) = scrub_loud(&input, &out);
+    let told: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("payer_type"))
+        .collect();
+    assert_eq!(told.len(), 6, "{stderr}");
+    assert!(told[0].contains("`plan-7` has no profile"), "{stderr}");
+    assert!(told[4].contains("`plan-3` has no profile"), "{stderr}");
+    // plan-0 … plan-2: 5 rows each of 1, 2 and 3 rows a claim
+    assert!(
+        told[5].contains("3 more payer_type values have no profile")
+            && told[5].contains("30 claim rows are malformed"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn summary_json_says_what_ran_and_counts_charges_as_numbers() {
     let input = scratch("fc-summary-in");

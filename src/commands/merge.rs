@@ -1033,10 +1033,7 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
     }
     let text = serde_json::to_string_pretty(&s)? + "\n";
     std::fs::write(staging.path(&names[4]), text).context("summary.json: write error")?;
-    staging.commit(
-        &names,
-        &[crate::output::x12::CLEAN, crate::output::x12::HELD],
-    )?;
+    staging.commit(&names, crate::output::OUTPUT_NAMES)?;
     if !args.quiet {
         eprint!(
             "{}",

@@ -476,16 +476,9 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         let last = names.len() - 1;
         names.insert(last, crate::report::PAGE.to_string());
     }
-    // an 837P output or a report of an earlier run that this run did not write again goes with
-    // the commit (a page would describe outputs that are no longer there)
-    staging.commit(
-        &names,
-        &[
-            crate::output::x12::CLEAN,
-            crate::output::x12::HELD,
-            crate::report::PAGE,
-        ],
-    )?;
+    // an output of an earlier run that this run did not write again (the other --format's tables,
+    // an 837P, a report) goes with the commit: beside these outputs it would tell another run
+    staging.commit(&names, crate::output::OUTPUT_NAMES)?;
     if let Some(state) = state {
         progress.step("recording the run in the state");
         state

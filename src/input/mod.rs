@@ -662,16 +662,34 @@ pub fn unknown_payer_warnings(
     claims: &[Malformed],
     policy_source: &str,
 ) -> Vec<String> {
-    unknown_payers(claims)
-        .into_iter()
+    let payers = unknown_payers(claims);
+    let are = |rows: usize| if rows == 1 { " is" } else { "s are" };
+    let mut lines: Vec<String> = payers
+        .iter()
+        .take(UNKNOWN_PAYERS_TOLD)
         .map(|(payer, rows)| {
             format!(
                 "{claims_file}: payer_type `{payer}` has no profile in the policy ({policy_source}); {rows} claim row{} malformed",
-                if rows == 1 { " is" } else { "s are" }
+                are(*rows)
             )
         })
-        .collect()
+        .collect();
+    // a shifted column can make every row's payer_type another value: the most common are told,
+    // the rest counted, so that a night's log stays readable
+    if payers.len() > UNKNOWN_PAYERS_TOLD {
+        let rest = &payers[UNKNOWN_PAYERS_TOLD..];
+        let rows: usize = rest.iter().map(|p| p.1).sum();
+        lines.push(format!(
+            "{claims_file}: {} more payer_type values have no profile in the policy ({policy_source}); {rows} claim row{} malformed",
+            rest.len(),
+            are(rows)
+        ));
+    }
+    lines
 }
+
+/// Unknown payer types told one by one (the most common first); the rest in one line.
+const UNKNOWN_PAYERS_TOLD: usize = 5;
 
 /// The three input files, opened and their headers checked.
 pub struct Tables {

@@ -29,7 +29,7 @@ impl OutFormat {
 pub const MARKER: &str = ".claimscrub";
 
 /// The names a run may write into `--out`, whatever the format.
-const OUTPUT_NAMES: &[&str] = &[
+pub const OUTPUT_NAMES: &[&str] = &[
     "rejections.csv",
     "clean.csv",
     "held.csv",

@@ -189,7 +189,8 @@ fn upgrade_from_1(conn: &Connection) -> Result<()> {
                 claim_id: r.get_ref(1)?.as_str()?,
                 line_no: r.get(2)?,
                 date: crate::base::values::parse_date(&date)
-                    .map_err(|e| anyhow::anyhow!("service_date `{date}`: {e}"))?,
+                    // the date is of a patient's visit: said without it (minimum necessary)
+                    .map_err(|_| anyhow::anyhow!("a recorded line of schema 1 has an unreadable service_date (the file was changed by another program)"))?,
                 cpt: r.get_ref(4)?.as_str()?,
                 modifiers: r.get_ref(5)?.as_str()?,
                 units: r.get(6)?,
