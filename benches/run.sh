@@ -2,7 +2,8 @@
 # Benchmarks of BENCHMARKS.md: generate batches, then time on the same files
 #   1. claimscrub scrub                         (this project)
 #   2. the DuckDB reference of the same rules   (benches/duckdb, DuckDB from PyPI in a venv)
-#   3. polars reading the three inputs and writing the claims back out (benches/read_write.rs)
+#   3. polars reading the three inputs and writing the claims back out (benches/floor/, a project of
+#      its own: claimscrub does not depend on polars)
 # with wall time and peak RSS from /usr/bin/time -v. Not part of CI.
 #
 #   benches/run.sh [LINES ...]        default: 1000000 10000000
@@ -14,10 +15,10 @@ sizes=("${@:-1000000 10000000}")
 data=benches/data
 mkdir -p "$data"
 
-cargo build --release --benches --quiet
+cargo build --release --quiet
 bin=target/release/claimscrub
-baseline=$(cargo bench --bench read_write --no-run --message-format=json 2>/dev/null \
-  | python3 -c 'import json,sys; print([j["executable"] for j in map(json.loads, sys.stdin) if j.get("executable") and "read_write" in j["executable"]][-1])')
+cargo build --release --locked --quiet --manifest-path benches/floor/Cargo.toml
+baseline=benches/floor/target/release/read_write
 
 venv=benches/.venv
 if [ -z "${SKIP_DUCKDB:-}" ] && [ ! -x "$venv/bin/python" ]; then

@@ -148,7 +148,6 @@ fn rerun_and_thread_count_give_byte_identical_outputs() {
 
 #[test]
 fn gzip_and_parquet_inputs_give_the_same_findings_as_csv() {
-    use polars::prelude::*;
     let input = scratch("cli-formats-in");
     small_batch(&input);
     let csv_out = scratch("cli-formats-csv");
@@ -162,15 +161,10 @@ fn gzip_and_parquet_inputs_give_the_same_findings_as_csv() {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut enc, &text).unwrap();
         std::fs::write(gz.join(format!("{name}.csv.gz")), enc.finish().unwrap()).unwrap();
-        let mut df = CsvReadOptions::default()
-            .with_infer_schema_length(Some(0))
-            .try_into_reader_with_file_path(Some(input.join(format!("{name}.csv"))))
-            .unwrap()
-            .finish()
-            .unwrap();
-        ParquetWriter::new(std::fs::File::create(pq.join(format!("{name}.parquet"))).unwrap())
-            .finish(&mut df)
-            .unwrap();
+        common::parquet::csv_to_parquet(
+            &input.join(format!("{name}.csv")),
+            &pq.join(format!("{name}.parquet")),
+        );
     }
     // each also in two parts by patient
     for (dir, parts) in [(&gz, "1"), (&pq, "1"), (&gz, "2"), (&pq, "2")] {
@@ -192,20 +186,15 @@ fn gzip_and_parquet_inputs_give_the_same_findings_as_csv() {
 
 #[test]
 fn parquet_outputs_hold_the_same_rows() {
-    use polars::prelude::*;
     let input = scratch("cli-pqout-in");
     small_batch(&input);
     let out = scratch("cli-pqout-out");
     scrub_ok(&input, &out, &["--format", "parquet"]);
-    let df = ParquetReader::new(std::fs::File::open(out.join("held.parquet")).unwrap())
-        .finish()
-        .unwrap();
-    assert_eq!(df.height(), 1);
-    assert_eq!(df.get_column_names().last().unwrap().as_str(), "hold_rules");
-    let df = ParquetReader::new(std::fs::File::open(out.join("clean.parquet")).unwrap())
-        .finish()
-        .unwrap();
-    assert_eq!(df.height(), 2);
+    let t = common::parquet::read(&out.join("held.parquet"));
+    assert_eq!(t.height(), 1);
+    assert_eq!(t.names.last().unwrap(), "hold_rules");
+    let t = common::parquet::read(&out.join("clean.parquet"));
+    assert_eq!(t.height(), 2);
 }
 
 #[test]

@@ -309,7 +309,7 @@ fn rejections_and_rules_show_the_official_carc_and_rarc_texts() {
 
 #[test]
 fn parquet_inputs_of_every_common_type_read_like_their_csv() {
-    use polars::prelude::*;
+    use common::parquet::{int32, int64, text, write, Col, Values};
     let input = scratch("fc-pq-in");
     batch(&input);
     let csv_out = scratch("fc-pq-csv");
@@ -320,65 +320,51 @@ fn parquet_inputs_of_every_common_type_read_like_their_csv() {
             - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
         .num_days() as i32
     };
-    let cast = |c: Column, t: DataType| c.cast(&t).unwrap();
-    // claims: a decimal charge, a date, 16-bit line numbers, 8-bit units, nulls, a dictionary column
-    let claims = DataFrame::new(
-        3,
-        vec![
-            Column::new("claim_id".into(), ["C-1", "C-1", "C-2"]),
-            Column::new("line_no".into(), [1i16, 2, 1]),
-            Column::new("patient_id".into(), ["P-1", "P-1", "P-2"]),
-            cast(
-                Column::new("payer_type".into(), ["medicare", "medicare", "commercial"]),
-                DataType::from_categories(Categories::global()),
-            ),
-            Column::new("rendering_npi".into(), [1234567893i64; 3]),
-            Column::new("referring_npi".into(), [None::<&str>, None, None]),
-            Column::new("rx_id".into(), [Some("RX-1"), Some("RX-1"), None]),
-            cast(
-                Column::new(
-                    "service_date".into(),
-                    [day("2025-03-10"), day("2025-03-10"), day("2025-03-11")],
-                ),
-                DataType::Date,
-            ),
-            Column::new("cpt".into(), ["97140", "97124", "97124"]),
-            Column::new("modifiers".into(), [Some("GP"), Some("GP"), None]),
-            Column::new("units".into(), [2u8, 1, 1]),
-            cast(
-                Column::new("charge".into(), [90.0f64, 40.0, 40.0]),
-                DataType::Decimal(10, 2),
-            ),
-            Column::new("diagnosis_codes".into(), ["M54.50"; 3]),
-        ],
-    )
-    .unwrap();
+    // claims: a decimal charge, a date, 16-bit line numbers, unsigned 8-bit units, nulls, text
+    // columns dictionary-encoded (the writer's default)
+    let claims = vec![
+        text("claim_id", &[Some("C-1"), Some("C-1"), Some("C-2")]),
+        int32("line_no", "INT32 (INTEGER(16,true))", &[1, 2, 1]),
+        text("patient_id", &[Some("P-1"), Some("P-1"), Some("P-2")]),
+        text(
+            "payer_type",
+            &[Some("medicare"), Some("medicare"), Some("commercial")],
+        ),
+        int64("rendering_npi", "INT64", &[1234567893; 3]),
+        text("referring_npi", &[None, None, None]),
+        text("rx_id", &[Some("RX-1"), Some("RX-1"), None]),
+        int32(
+            "service_date",
+            "INT32 (DATE)",
+            &[day("2025-03-10"), day("2025-03-10"), day("2025-03-11")],
+        ),
+        text("cpt", &[Some("97140"), Some("97124"), Some("97124")]),
+        text("modifiers", &[Some("GP"), Some("GP"), None]),
+        int32("units", "INT32 (INTEGER(8,false))", &[2, 1, 1]),
+        int64("charge", "INT64 (DECIMAL(10,2))", &[9000, 4000, 4000]),
+        text("diagnosis_codes", &[Some("M54.50"); 3]),
+    ];
     // sessions: a timestamp for the service date, 32-bit minutes
     let ms = |d: &str| day(d) as i64 * 86_400_000 + 9 * 3_600_000;
-    let sessions = DataFrame::new(
-        3,
-        vec![
-            Column::new("session_id".into(), ["S-1", "S-1", "S-2"]),
-            Column::new("patient_id".into(), ["P-1", "P-1", "P-2"]),
-            Column::new("therapist_npi".into(), ["1234567893"; 3]),
-            cast(
-                Column::new(
-                    "service_date".into(),
-                    [ms("2025-03-10"), ms("2025-03-10"), ms("2025-03-11")],
-                ),
-                DataType::Datetime(TimeUnit::Milliseconds, None),
-            ),
-            Column::new("cpt".into(), ["97140", "97124", "97124"]),
-            Column::new("minutes".into(), [25i32, 15, 15]),
-            Column::new("modality".into(), ["myofascial", "deep_tissue", "swedish"]),
-            Column::new("pressure".into(), [None::<&str>, None, None]),
-        ],
-    )
-    .unwrap();
-    for (name, mut df) in [("claims", claims), ("sessions", sessions)] {
-        let f = std::fs::File::create(pq.join(format!("{name}.parquet"))).unwrap();
-        ParquetWriter::new(f).finish(&mut df).unwrap();
-    }
+    let sessions = vec![
+        text("session_id", &[Some("S-1"), Some("S-1"), Some("S-2")]),
+        text("patient_id", &[Some("P-1"), Some("P-1"), Some("P-2")]),
+        text("therapist_npi", &[Some("1234567893"); 3]),
+        int64(
+            "service_date",
+            "INT64 (TIMESTAMP(MILLIS,false))",
+            &[ms("2025-03-10"), ms("2025-03-10"), ms("2025-03-11")],
+        ),
+        text("cpt", &[Some("97140"), Some("97124"), Some("97124")]),
+        int32("minutes", "INT32", &[25, 15, 15]),
+        text(
+            "modality",
+            &[Some("myofascial"), Some("deep_tissue"), Some("swedish")],
+        ),
+        text("pressure", &[None, None, None]),
+    ];
+    write(&pq.join("claims.parquet"), &claims);
+    write(&pq.join("sessions.parquet"), &sessions);
     std::fs::copy(
         input.join("prescriptions.csv"),
         pq.join("prescriptions.csv"),
@@ -402,17 +388,12 @@ fn parquet_inputs_of_every_common_type_read_like_their_csv() {
 
     // a column of a type that holds no single value: exit 2 naming the file and column
     let bad = scratch("fc-pq-bad");
-    let mut df = DataFrame::new(
-        1,
-        vec![Column::new(
-            "claim_id".into(),
-            [Series::new("".into(), ["C-1", "C-2"])],
-        )],
-    )
-    .unwrap();
-    ParquetWriter::new(std::fs::File::create(bad.join("claims.parquet")).unwrap())
-        .finish(&mut df)
-        .unwrap();
+    let list = Col {
+        name: "claim_id".into(),
+        ty: String::new(),
+        values: Values::TextList(vec![vec!["C-1".into(), "C-2".into()]]),
+    };
+    write(&bad.join("claims.parquet"), &[list]);
     std::fs::copy(input.join("sessions.csv"), bad.join("sessions.csv")).unwrap();
     std::fs::copy(
         input.join("prescriptions.csv"),

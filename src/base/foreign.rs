@@ -7,11 +7,12 @@ use std::sync::Once;
 /// Calls of `catch_panic` under way: while there is one, the panic hook stays quiet.
 static QUIET: AtomicUsize = AtomicUsize::new(0);
 
-/// Run `f`, a call into a library that may panic on damaged input (polars' Parquet reader does on
-/// some damaged files: seen by fuzzing, a bitmap sliced past its end), and give its panic message
-/// as an error. The panic hook (wrapped once, on the first call) prints nothing while such a call
-/// is under way, so stderr shows our message only. No lock: the library's threads may need the
-/// threads of callers waiting beside it (a lock here deadlocked two Parquet inputs read at once).
+/// Run `f`, a call into a library that may panic on damaged input (a Parquet reader may: polars'
+/// did on some damaged files, seen by fuzzing, a bitmap sliced past its end; the `parquet` crate
+/// is kept behind it too), and give its panic message as an error. The panic hook (wrapped once,
+/// on the first call) prints nothing while such a call is under way, so stderr shows our message
+/// only. No lock: the library's threads may need the threads of callers waiting beside it (a lock
+/// here deadlocked two Parquet inputs read at once).
 pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     static WRAP: Once = Once::new();
     WRAP.call_once(|| {

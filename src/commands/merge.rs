@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use compact_str::CompactString;
-use polars::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{json, Value};
 
 use super::partition::{Manifest, MALFORMED_ROWS, PART_LINES};
 use crate::base::values::parse_date;
 use crate::hold::{hold_rules, HoldMode, MALFORMED_BIT};
+use crate::input::parquet::ParquetFile;
 use crate::input::INPUTS;
 use crate::model::Malformed;
 use crate::output::summary::{self, money};
@@ -302,24 +302,31 @@ fn document_numbers(partition: &Path, parts: usize) -> Result<FxHashSet<CompactS
         let path = partition
             .join(format!("part={k}"))
             .join("prescriptions.parquet");
-        let f = File::open(&path).with_context(|| format!("{}: cannot read it", path.display()))?;
-        let mut reader = ParquetReader::new(f);
-        let schema = reader.schema().map_err(anyhow::Error::from)?;
-        let Some(name) = schema
-            .iter_names()
-            .find(|n| n.trim().eq_ignore_ascii_case("rx_id"))
-            .map(|n| n.to_string())
+        let file = crate::base::foreign::catch_panic(|| ParquetFile::open(&path))
+            .unwrap_or_else(|panic| {
+                bail!(
+                    "{}: not a readable Parquet file: it is damaged (the Parquet reader stopped: {panic})",
+                    path.display()
+                )
+            })?;
+        let Some(c) = file
+            .headers
+            .iter()
+            .position(|n| n.trim().eq_ignore_ascii_case("rx_id"))
         else {
             bail!("{}: no rx_id column", path.display());
         };
-        let df = reader
-            .with_columns(Some(vec![name.clone()]))
-            .finish()
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
-        let col = df.column(&name)?.as_materialized_series().str()?.clone();
-        for a in col.downcast_iter() {
-            all.extend(a.iter().flatten().map(|v| CompactString::from(v.trim())));
+        // the rx_id column only, a row group at a time
+        let mut want = file.all();
+        want.origin = false;
+        want.columns
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, w)| *w = i == c);
+        for g in 0..file.groups() {
+            let group = file.read_group(g, &want)?;
+            let rows = file.group_rows(g);
+            all.extend(rows.map(|r| CompactString::from(group.value(r, c).trim())));
         }
     }
     Ok(all)

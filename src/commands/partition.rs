@@ -13,7 +13,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use polars::prelude::*;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
@@ -23,10 +22,12 @@ use crate::base::values::iso;
 use crate::cli::ScrubArgs;
 use crate::hold::Holding;
 use crate::input::encoding::Encoding;
+use crate::input::parquet::ParquetFile;
 use crate::input::table::{Format, Origin, RawTable, Rec, ORIGIN_PREFIX};
 use crate::input::{self, InputPaths, INPUTS};
 use crate::ledger::Ledger;
 use crate::model::Malformed;
+use crate::output::parquet::{Kind, ParquetOut, Piece};
 use crate::output::Staging;
 use crate::reference::icd10::CodeSets;
 use crate::reference::policy::Policy;
@@ -167,71 +168,48 @@ fn partition_id(paths: &InputPaths, parts: usize) -> String {
     format!("{:016x}", crate::base::hash::stable_hash(text.as_bytes()))
 }
 
-/// The well-formed records of one input of one part as a frame of text columns, in file order,
-/// with the hidden origin column when `origin` names it.
-fn part_frame(
+/// The well-formed records of one input of one part written as a Parquet file of text columns,
+/// in file order, with the hidden origin column when `origin` names it; the rows written.
+fn write_part(
     table: &RawTable,
     sel: Option<(&input::table::PartIndex, usize)>,
     malformed: &[Malformed],
     origin: Option<&str>,
-) -> Result<DataFrame> {
+    path: &Path,
+) -> Result<usize> {
     let bad: FxHashSet<u64> = malformed.iter().map(|m| m.line).collect();
     let width = table.headers.len();
-    let frames: Vec<Result<DataFrame>> = table.par_records(sel, |go| {
-        let mut cols: Vec<StringChunkedBuilder> = table
-            .headers
-            .iter()
-            .map(|h| StringChunkedBuilder::new(PlSmallStr::from(h.as_str()), 0))
-            .collect();
-        let mut lines: Vec<u64> = Vec::new();
+    let mut names: Vec<&str> = table.headers.iter().map(String::as_str).collect();
+    let mut kinds = vec![Kind::Text; width];
+    if let Some(name) = origin {
+        names.push(name);
+        kinds.push(Kind::Line);
+    }
+    let pieces: Vec<Piece> = table.par_records(sel, |go| {
+        let mut piece = Piece::new(&kinds, 0);
         go(&mut |rec: &Rec| {
             if bad.contains(&rec.line) {
                 return;
             }
-            for (c, col) in cols.iter_mut().enumerate().take(width) {
-                col.append_value(rec.shown(c));
+            for c in 0..width {
+                piece.text(c, &rec.shown(c));
             }
-            lines.push(rec.line);
+            if origin.is_some() {
+                piece.line(width, rec.line);
+            }
         });
-        let height = lines.len();
-        let mut columns: Vec<Column> = cols.into_iter().map(|b| b.finish().into_column()).collect();
-        if let Some(name) = origin {
-            columns.push(Column::new(PlSmallStr::from(name), lines));
-        }
-        Ok(DataFrame::new(height, columns)?)
-    });
-    let mut frames = frames.into_iter();
-    let mut df = match frames.next() {
-        Some(f) => f?,
-        None => {
-            let mut columns: Vec<Column> = table
-                .headers
-                .iter()
-                .map(|h| Column::new(PlSmallStr::from(h.as_str()), Vec::<String>::new()))
-                .collect();
-            if let Some(name) = origin {
-                columns.push(Column::new(PlSmallStr::from(name), Vec::<u64>::new()));
-            }
-            DataFrame::new(0, columns)?
-        }
-    };
-    for f in frames {
-        df.vstack_mut_owned(f?)?;
-    }
-    Ok(df)
-}
-
-fn write_parquet(mut df: DataFrame, path: &Path) -> Result<()> {
+        piece
+    })?;
+    let rows = pieces.iter().map(Piece::rows).sum();
     let f = std::fs::File::create(path)
         .with_context(|| format!("{}: cannot create", path.display()))?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 22, f);
-    ParquetWriter::new(&mut w)
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(&mut df)
-        .map_err(anyhow::Error::from)
+    let w = std::io::BufWriter::with_capacity(1 << 22, f);
+    let mut out = ParquetOut::create(w, path, &names, &kinds)?;
+    out.push(pieces)?;
+    out.finish()?
+        .flush()
         .with_context(|| format!("{}: write error", path.display()))?;
-    w.flush()
-        .with_context(|| format!("{}: write error", path.display()))
+    Ok(rows)
 }
 
 pub fn run(args: &PartitionArgs) -> Result<i32> {
@@ -295,13 +273,13 @@ pub fn run(args: &PartitionArgs) -> Result<i32> {
         let mut counts = [0usize; 3];
         for (i, table) in all.into_iter().enumerate() {
             let sel = index.as_ref().map(|x| (x.table(i), k));
-            let df = part_frame(
+            counts[i] = write_part(
                 table,
                 sel,
                 &batch.malformed[i],
                 (i == 0).then_some(origin.as_str()),
+                &dir.join(format!("{}.parquet", INPUTS[i])),
             )?;
-            counts[i] = df.height();
             // every record read is in the part or malformed, once
             if counts[i] + batch.malformed[i].len() != batch.rows_read[i] {
                 bail!(
@@ -312,7 +290,6 @@ pub fn run(args: &PartitionArgs) -> Result<i32> {
                     batch.malformed[i].len()
                 );
             }
-            write_parquet(df, &dir.join(format!("{}.parquet", INPUTS[i])))?;
             rows_read[i] += batch.rows_read[i];
         }
         for (all, part) in malformed.iter_mut().zip(batch.malformed) {
@@ -427,14 +404,10 @@ pub fn is_part(claims: &Path) -> bool {
     if !matches!(Format::of(claims), Some(Format::Parquet)) {
         return false;
     }
-    let Ok(f) = std::fs::File::open(claims) else {
-        return false;
-    };
-    ParquetReader::new(f)
-        .schema()
-        .ok()
-        .and_then(|s| s.iter_names().last().map(|n| n.starts_with(ORIGIN_PREFIX)))
-        .unwrap_or(false)
+    crate::base::foreign::catch_panic(|| {
+        ParquetFile::open(claims).is_ok_and(|f| f.origin.is_some())
+    })
+    .unwrap_or(false)
 }
 
 /// Beside the outputs of a scrub of a partition's part: `part-lines.csv` at `path` (per claim
@@ -451,7 +424,7 @@ pub fn part_outputs(
     args: &ScrubArgs,
     path: &Path,
 ) -> Result<Option<Value>> {
-    let Some(Origin { tag, lines }) = &claims.origin else {
+    let Some(Origin { tag }) = &claims.origin else {
         return Ok(None);
     };
     let Some((partition, part, parts)) = parse_tag(tag) else {
@@ -465,18 +438,35 @@ pub fn part_outputs(
         .headers
         .iter()
         .position(|h| h.trim().eq_ignore_ascii_case("rx_id"));
+    // a part's rows are read back a row group at a time: the origin and rx_id columns only
+    let mut want = claims
+        .parquet()
+        .map(|f| f.all())
+        .context("a part is Parquet")?;
+    want.columns
+        .iter_mut()
+        .enumerate()
+        .for_each(|(c, w)| *w = Some(c) == rx_col);
+    let mut rows = claims.rows(Some(want)).context("a part is Parquet")?;
+    let mut not_found: Vec<&crate::ledger::Found> = ledger
+        .findings
+        .iter()
+        .filter(|f| f.rule == Rule::RxNotFound)
+        .collect();
+    not_found.sort_by_key(|f| f.line);
     let mut unsettled: FxHashMap<u32, (String, &str)> = FxHashMap::default();
     for f in &ledger.findings {
         found[f.line as usize] |= 1 << f.rule as u32;
-        if f.rule == Rule::RxNotFound {
-            let row = ledger.lines[f.line as usize].span().0;
-            let rx = rx_col.map_or(String::new(), |c| {
-                claims.frame_row(row)[c].trim().to_string()
-            });
-            let patient = ledger.text(f.patient_id);
-            if f.message != crate::rules::rx_not_found::another_patient(&rx, patient) {
-                unsettled.insert(f.line, (rx, patient));
-            }
+    }
+    for f in not_found {
+        let row = ledger.lines[f.line as usize].span().0;
+        rows.cover(row, row)?;
+        let rx = rx_col.map_or(String::new(), |c| {
+            rows.group(row).value(row, c).trim().to_string()
+        });
+        let patient = ledger.text(f.patient_id);
+        if f.message != crate::rules::rx_not_found::another_patient(&rx, patient) {
+            unsettled.insert(f.line, (rx, patient));
         }
     }
     let file = std::fs::File::create(path)
@@ -486,8 +476,9 @@ pub fn part_outputs(
         .from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
     w.write_record(PART_LINES_HEADER)?;
     for (i, e) in ledger.lines.iter().enumerate() {
-        let origin = lines
-            .get(e.span().0)
+        rows.cover(e.span().0, e.span().0)?;
+        let origin = rows
+            .origin(e.span().0)
             .with_context(|| format!("{}: a row without its origin", claims.path.display()))?;
         let (rx, patient) = unsettled
             .get(&(i as u32))

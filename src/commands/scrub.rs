@@ -133,7 +133,6 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         if n == 0 {
             bail!("--threads 0: give at least 1");
         }
-        std::env::set_var("POLARS_MAX_THREADS", n.to_string());
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()

@@ -1,6 +1,7 @@
 //! Reading the three inputs (SPEC §2): column matching, value parsing, malformed rows split off.
 
 pub mod encoding;
+pub mod parquet;
 pub mod split;
 pub mod table;
 pub mod x12;
@@ -423,7 +424,7 @@ fn read_table<T: Send + Rebase, S>(
         });
         part.arena = texts.arena;
         part
-    });
+    })?;
     let records = parts.iter().map(|p| p.records).sum();
     let mut arena = Vec::new();
     let mut rows = Vec::with_capacity(parts.iter().map(|p| p.rows.len()).sum());
@@ -603,6 +604,14 @@ fn documents(
         })
         .collect();
     drop(seen);
+    // the repeats' texts at once (a Parquet row group is read once for all its repeats)
+    let spans: Vec<(usize, usize)> = read
+        .iter()
+        .zip(&repeats)
+        .filter(|(_, f)| f.is_some())
+        .map(|(r, _)| r.span)
+        .collect();
+    let mut texts = table.record_texts(&spans)?.into_iter();
     let mut docs = Vec::with_capacity(read.len());
     for (r, first) in read.into_iter().zip(repeats) {
         match first {
@@ -614,7 +623,7 @@ fn documents(
                     "a document with patient_id `{}` and rx_id `{}` was already read at line {first}; the first one is used",
                     r.doc.patient_id, r.doc.rx_id
                 ),
-                raw: table.record_text(r.span),
+                raw: texts.next().unwrap_or_default(),
                 claim_id: None,
             }),
         }
@@ -690,58 +699,6 @@ pub struct Tables {
     pub notes: HeaderNotes,
 }
 
-/// Memory a batch with Parquet inputs needs: Parquet files are read whole, every value as text
-/// (about 19 bytes a value measured at 10M lines: 212M values took 3.95 GB), plus the ledger
-/// (48 bytes a claim line) and a part's working set (about 1 GB).
-pub fn parquet_need(values: u64, claim_rows: u64) -> u64 {
-    values * 20 + claim_rows * 48 + (1 << 30)
-}
-
-/// Memory the kernel says is available (Linux); `None` elsewhere.
-fn available_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    line.split_whitespace()
-        .nth(1)?
-        .parse::<u64>()
-        .ok()
-        .map(|kb| kb << 10)
-}
-
-/// Stop before reading Parquet inputs that cannot fit: a clear message beats an abort when an
-/// allocation fails half-way.
-fn check_parquet_fits(paths: &InputPaths) -> Result<()> {
-    let mut values = 0u64;
-    let mut claim_rows = 0u64;
-    let mut names = Vec::new();
-    for (i, p) in [&paths.claims, &paths.sessions, &paths.prescriptions]
-        .into_iter()
-        .enumerate()
-    {
-        if matches!(table::Format::of(p), Some(table::Format::Parquet)) {
-            let (rows, cols) = table::parquet_shape(p)?;
-            values += rows * cols;
-            if i == 0 {
-                claim_rows = rows;
-            }
-            names.push(p.display().to_string());
-        }
-    }
-    if values == 0 {
-        return Ok(());
-    }
-    let need = parquet_need(values, claim_rows);
-    match available_memory() {
-        Some(avail) if need > avail => bail!(
-            "{}: {values} Parquet values need about {:.1} GB of memory, more than the {:.1} GB available: Parquet inputs are read whole; give the large ones as CSV, which is read in parts from disk",
-            names.join(", "),
-            need as f64 / 1e9,
-            avail as f64 / 1e9
-        ),
-        _ => Ok(()),
-    }
-}
-
 /// Open the three files. Column problems stop the run; rows are read part by part later. With
 /// an 837P, the claims are read from its claim rows, named by the 837P file.
 pub fn open(
@@ -749,7 +706,6 @@ pub fn open(
     encoding: Encoding,
     x12: Option<&x12::X12Claims>,
 ) -> Result<Tables> {
-    check_parquet_fits(paths)?;
     let claims = x12.map_or(&paths.claims, |x| &x.csv);
     let ((c, s), p) = rayon::join(
         || {
@@ -811,7 +767,7 @@ impl Tables {
             let key = at
                 .and_then(|i| cols.index[i])
                 .expect("patient_id is required");
-            Ok(t.index(key, cols.width, parts))
+            t.index(key, cols.width, parts)
         };
         let (c, (s, p)) = rayon::join(
             || by_patient(&self.claims, &CLAIMS),

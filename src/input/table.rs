@@ -5,12 +5,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use polars::prelude::*;
 use rayon::prelude::*;
 
 use std::sync::Arc;
 
 use super::encoding::{to_utf8, Encoding};
+use super::parquet::{ParquetFile, Rows, Want};
 use super::split::{messy_fields, par_split_chunks, split_one, Chunk, RecordView, Runaway};
 use crate::base::text::FileBytes;
 
@@ -44,11 +44,8 @@ pub enum Body {
         /// Where `\xNN` stands for a byte that was not UTF-8 (see `encoding`), in order.
         escapes: Vec<usize>,
     },
-    /// Every column cast to text; null = empty.
-    Frame {
-        columns: Vec<StringChunked>,
-        height: usize,
-    },
+    /// A Parquet file, read a row group at a time (every column as text; null = empty).
+    Parquet(Arc<ParquetFile>),
 }
 
 pub struct RawTable {
@@ -71,10 +68,9 @@ pub const ORIGIN_PREFIX: &str = "claimscrub-origin:";
 
 /// The hidden column of a partition's claims part.
 pub struct Origin {
-    /// The column's name after `ORIGIN_PREFIX`: `PARTITION:PART:PARTS`.
+    /// The column's name after `ORIGIN_PREFIX`: `PARTITION:PART:PARTS`; the column holds per row
+    /// its line in the original claims file (read with the rows, `Rows::origin`).
     pub tag: String,
-    /// Per row: its line in the original claims file.
-    pub lines: Vec<u64>,
 }
 
 /// One record of a raw table.
@@ -264,87 +260,43 @@ impl RawTable {
         })
     }
 
-    /// A damaged Parquet file is an error naming it, also where polars' reader panics on it.
+    /// A damaged Parquet file is an error naming it, also where the Parquet reader panics on it.
+    /// Only the metadata is read here; the rows are read a row group at a time.
     fn from_parquet(path: &Path, file_name: String) -> Result<RawTable> {
-        crate::base::foreign::catch_panic(|| Self::parquet_table(path, file_name)).unwrap_or_else(
+        let file = crate::base::foreign::catch_panic(|| ParquetFile::open(path)).unwrap_or_else(
             |panic| {
                 bail!(
                     "{}: not a readable Parquet file: it is damaged (the Parquet reader stopped: {panic})",
                     path.display()
                 )
             },
-        )
-    }
-
-    fn parquet_table(path: &Path, file_name: String) -> Result<RawTable> {
-        let f = std::fs::File::open(path)
-            .with_context(|| format!("{}: cannot read file", path.display()))?;
-        let mut df = ParquetReader::new(f)
-            .finish()
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
-        let origin = take_origin(&mut df, path)?;
-        let headers = df
-            .get_column_names()
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let height = df.height();
-        let columns = df
-            .columns()
-            .iter()
-            .map(|c| {
-                let s = c.as_materialized_series();
-                let unreadable = || {
-                    anyhow::anyhow!(
-                        "{}: column `{}` has type {}, which claimscrub cannot read as a value; write it as text, a number or a date",
-                        path.display(),
-                        s.name(),
-                        s.dtype()
-                    )
-                };
-                // a timestamp is read as its date (service dates are days)
-                let s = match s.dtype() {
-                    DataType::Datetime(_, _) => s
-                        .cast(&DataType::Date)
-                        .map_err(|_| unreadable())?,
-                    DataType::Binary
-                    | DataType::BinaryOffset
-                    | DataType::List(_)
-                    | DataType::Duration(_)
-                    | DataType::Time
-                    | DataType::Unknown(_) => return Err(unreadable()),
-                    _ => s.clone(),
-                };
-                let cast = s
-                    .cast(&DataType::String)
-                    .map_err(anyhow::Error::from)
-                    .with_context(|| {
-                        format!(
-                            "{}: column `{}` of type {} cannot be read as text",
-                            path.display(),
-                            s.name(),
-                            s.dtype()
-                        )
-                    })?;
-                Ok(cast.str()?.clone())
-            })
-            .collect::<Result<Vec<_>>>()?;
+        )?;
+        let origin = file.origin.as_ref().map(|(_, name)| Origin {
+            tag: name[ORIGIN_PREFIX.len()..].to_string(),
+        });
         Ok(RawTable {
             path: path.into(),
             file_name,
-            headers,
-            body: Body::Frame { columns, height },
+            headers: file.headers.clone(),
+            body: Body::Parquet(Arc::new(file)),
             warnings: Vec::new(),
             origin,
         })
+    }
+
+    /// The Parquet file of the table, if it is one.
+    pub fn parquet(&self) -> Option<&ParquetFile> {
+        match &self.body {
+            Body::Parquet(f) => Some(f),
+            Body::Csv { .. } => None,
+        }
     }
 
     /// The bytes of the file (CSV) that record spans point into.
     pub fn bytes(&self) -> &[u8] {
         match &self.body {
             Body::Csv { bytes, .. } => bytes,
-            Body::Frame { .. } => &[],
+            Body::Parquet(_) => &[],
         }
     }
 
@@ -352,7 +304,7 @@ impl RawTable {
     pub fn size(&self) -> u64 {
         match &self.body {
             Body::Csv { bytes, .. } => bytes.len() as u64,
-            Body::Frame { columns, height } => (columns.len() * height * 12) as u64,
+            Body::Parquet(f) => (f.headers.len() * f.rows() * 12) as u64,
         }
     }
 
@@ -360,17 +312,18 @@ impl RawTable {
     pub fn shared_bytes(&self) -> Arc<FileBytes> {
         match &self.body {
             Body::Csv { bytes, .. } => bytes.clone(),
-            Body::Frame { .. } => Arc::default(),
+            Body::Parquet(_) => Arc::default(),
         }
     }
 
     /// Give each chunk of records, in parallel, to `f`; results in file order. With `part`, only
-    /// the records the index puts in that part.
+    /// the records the index puts in that part. A Parquet chunk is a row group, read when its
+    /// turn comes (an error where it is damaged).
     pub fn par_records<T: Send>(
         &self,
         part: Option<(&PartIndex, usize)>,
         f: impl Fn(&mut dyn FnMut(&mut dyn FnMut(&Rec))) -> T + Sync,
-    ) -> Vec<T> {
+    ) -> Result<Vec<T>> {
         let width = self.headers.len();
         match (&self.body, part) {
             (
@@ -383,12 +336,18 @@ impl RawTable {
                 None,
             ) => {
                 // spans stay offsets into the whole file; the header is skipped by starting after it
-                par_split_chunks(bytes, *data_start, *first_line, width, |_, go| {
-                    f(&mut |each: &mut dyn FnMut(&Rec)| go(&mut |v| csv_rec(v, escapes, each)))
-                })
-                .1
+                Ok(
+                    par_split_chunks(bytes, *data_start, *first_line, width, |_, go| {
+                        f(
+                            &mut |each: &mut dyn FnMut(&Rec)| {
+                                go(&mut |v| csv_rec(v, escapes, each))
+                            },
+                        )
+                    })
+                    .1,
+                )
             }
-            (Body::Csv { bytes, escapes, .. }, Some((index, p))) => index
+            (Body::Csv { bytes, escapes, .. }, Some((index, p))) => Ok(index
                 .chunks
                 .par_iter()
                 .zip(&index.members)
@@ -404,47 +363,60 @@ impl RawTable {
                         }
                     })
                 })
-                .collect(),
-            (Body::Frame { columns, height }, part) => (0..height.div_ceil(FRAME_ROWS))
-                .into_par_iter()
-                .map(|c| {
-                    let rows = c * FRAME_ROWS..((c + 1) * FRAME_ROWS).min(*height);
-                    f(&mut |each: &mut dyn FnMut(&Rec)| {
-                        let mut fields: Vec<&str> = Vec::with_capacity(columns.len());
-                        let mut one = |i: usize| {
-                            fields.clear();
-                            fields.extend(columns.iter().map(|col| col.get(i).unwrap_or("")));
-                            each(&Rec {
-                                line: i as u64 + 2,
-                                span: (i, 0),
-                                view: None,
-                                messy: None,
-                                frame: Some(&fields),
-                                escapes: &[],
-                            });
-                        };
-                        match part {
-                            None => rows.clone().for_each(&mut one),
-                            Some((index, p)) => index.members[c][p]
-                                .iter()
-                                .for_each(|&(i, _)| one(rows.start + i as usize)),
+                .collect()),
+            (Body::Parquet(file), part) => {
+                let want = file.all();
+                (0..file.groups())
+                    .into_par_iter()
+                    .map(|g| -> Result<T> {
+                        let members = part.map(|(index, p)| &index.members[g][p]);
+                        if members.is_some_and(|m| m.is_empty()) {
+                            return Ok(f(&mut |_: &mut dyn FnMut(&Rec)| {}));
                         }
+                        let group = file.read_group(g, &want)?;
+                        let first = group.first_row;
+                        Ok(f(&mut |each: &mut dyn FnMut(&Rec)| {
+                            let mut fields: Vec<&str> = Vec::with_capacity(group.columns.len());
+                            let mut one = |i: usize| {
+                                fields.clear();
+                                fields.extend(group.columns.iter().map(|col| col.get(i)));
+                                let row = first + i;
+                                each(&Rec {
+                                    line: row as u64 + 2,
+                                    span: (row, 0),
+                                    view: None,
+                                    messy: None,
+                                    frame: Some(&fields),
+                                    escapes: &[],
+                                });
+                            };
+                            match members {
+                                None => (0..group.rows).for_each(&mut one),
+                                Some(m) => m.iter().for_each(|&(i, _)| one(i as usize)),
+                            }
+                        }))
                     })
-                })
-                .collect(),
+                    .collect()
+            }
         }
     }
 
     /// Which part of `parts` each record goes to, by a hash of its value in column `key` (a record
     /// that does not have `width` fields, or whose key cannot be read, goes to part 0: it is
     /// malformed whatever its part).
-    pub fn index(&self, key: usize, width: usize, parts: usize) -> PartIndex {
+    pub fn index(&self, key: usize, width: usize, parts: usize) -> Result<PartIndex> {
         self.index_within(key, width, parts, u32::MAX as usize)
     }
 
     /// `index`, with records placed relative to blocks of at most `span` bytes and lines (a chunk
     /// of the splitter can be the whole file, when its quoting defeated the cut).
-    fn index_within(&self, key: usize, width: usize, parts: usize, span: usize) -> PartIndex {
+    fn index_within(
+        &self,
+        key: usize,
+        width: usize,
+        parts: usize,
+        span: usize,
+    ) -> Result<PartIndex> {
         let part_of = |rec: &Rec| -> usize {
             if rec.width() != width || rec.runaway().is_some() {
                 return 0;
@@ -484,98 +456,57 @@ impl RawTable {
                         blocks
                     });
                 let (chunks, members) = blocks.into_iter().flatten().unzip();
-                PartIndex { chunks, members }
+                Ok(PartIndex { chunks, members })
             }
-            Body::Frame { .. } => {
+            Body::Parquet(file) => {
+                // a record's place is its row in its row group
                 let members = self.par_records(None, |go| {
                     let mut members = vec![Vec::new(); parts];
                     go(&mut |rec: &Rec| {
-                        let row = (rec.span.0 % FRAME_ROWS) as u32;
+                        let g = file.group_of(rec.span.0);
+                        let row = (rec.span.0 - file.group_rows(g).start) as u32;
                         members[part_of(rec)].push((row, 0));
                     });
                     members
-                });
-                PartIndex {
+                })?;
+                Ok(PartIndex {
                     chunks: Vec::new(),
                     members,
+                })
+            }
+        }
+    }
+
+    /// The texts of records, for `malformed.csv` (Parquet: each row group they are in read once).
+    pub fn record_texts(&self, spans: &[(usize, usize)]) -> Result<Vec<String>> {
+        match &self.body {
+            Body::Csv { bytes, .. } => Ok(spans
+                .iter()
+                .map(|s| String::from_utf8_lossy(&bytes[s.0..s.1]).into_owned())
+                .collect()),
+            Body::Parquet(file) => {
+                let mut order: Vec<usize> = (0..spans.len()).collect();
+                order.sort_by_key(|&i| spans[i].0);
+                let mut rows = Rows::new(file, file.all());
+                let mut out = vec![String::new(); spans.len()];
+                for i in order {
+                    let row = spans[i].0;
+                    rows.cover(row, row)?;
+                    out[i] = csv_line(&rows.row(row));
                 }
+                Ok(out)
             }
         }
     }
 
-    /// The text of a record, for `malformed.csv`.
-    pub fn record_text(&self, span: (usize, usize)) -> String {
-        match &self.body {
-            Body::Csv { bytes, .. } => String::from_utf8_lossy(&bytes[span.0..span.1]).into_owned(),
-            Body::Frame { .. } => csv_line(&self.frame_row(span.0)),
-        }
-    }
-
-    /// The values of a Parquet row, for writing it back out.
-    pub fn frame_row(&self, row: usize) -> Vec<&str> {
-        match &self.body {
-            Body::Frame { columns, .. } => {
-                columns.iter().map(|c| c.get(row).unwrap_or("")).collect()
-            }
-            Body::Csv { .. } => Vec::new(),
-        }
+    /// Rows of a Parquet table for reading them back in row order (`want`: the columns).
+    pub fn rows(&self, want: Option<Want>) -> Option<Rows<'_>> {
+        self.parquet().map(|f| {
+            let want = want.unwrap_or_else(|| f.all());
+            Rows::new(f, want)
+        })
     }
 }
-
-/// The hidden origin column of a partition's claims part, taken out of the frame.
-fn take_origin(df: &mut DataFrame, path: &Path) -> Result<Option<Origin>> {
-    let Some(name) = df
-        .get_column_names()
-        .last()
-        .filter(|n| n.starts_with(ORIGIN_PREFIX))
-        .map(|n| n.to_string())
-    else {
-        return Ok(None);
-    };
-    let col = df.drop_in_place(&name).map_err(anyhow::Error::from)?;
-    let ca = col
-        .as_materialized_series()
-        .u64()
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("{}: column `{name}` is not of line numbers", path.display()))?;
-    if ca.null_count() > 0 {
-        bail!("{}: column `{name}` has an empty value", path.display());
-    }
-    let mut lines = Vec::with_capacity(ca.len());
-    for a in ca.downcast_iter() {
-        lines.extend_from_slice(a.values());
-    }
-    Ok(Some(Origin {
-        tag: name[ORIGIN_PREFIX.len()..].to_string(),
-        lines,
-    }))
-}
-
-/// Rows and columns of a Parquet file, from its metadata (whose reader may panic on damage too:
-/// found by fuzzing, a thrift field of the wrong type).
-pub fn parquet_shape(path: &Path) -> Result<(u64, u64)> {
-    crate::base::foreign::catch_panic(|| shape_of_parquet(path)).unwrap_or_else(|panic| {
-        bail!(
-            "{}: not a readable Parquet file: its metadata is damaged (the Parquet reader stopped: {panic})",
-            path.display()
-        )
-    })
-}
-
-fn shape_of_parquet(path: &Path) -> Result<(u64, u64)> {
-    let f = std::fs::File::open(path)
-        .with_context(|| format!("{}: cannot read file", path.display()))?;
-    let mut r = ParquetReader::new(f);
-    let rows = r
-        .num_rows()
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
-    let cols = r.schema().map_err(anyhow::Error::from)?.len();
-    Ok((rows as u64, cols as u64))
-}
-
-/// Parquet rows per chunk.
-const FRAME_ROWS: usize = 1 << 16;
 
 /// A CSV record as a `Rec`; `escapes` are the file's (see `encoding`).
 fn csv_rec(v: &RecordView, escapes: &[usize], each: &mut dyn FnMut(&Rec)) {
@@ -598,7 +529,8 @@ fn csv_rec(v: &RecordView, escapes: &[usize], each: &mut dyn FnMut(&Rec)) {
 }
 
 /// Which records of a table belong to which part of a batch, found in one pass over the file:
-/// per chunk and part, each record's place in its chunk (CSV: byte and line offset; Parquet: row).
+/// per chunk and part, each record's place in its chunk (CSV: byte and line offset; Parquet: row
+/// in its row group).
 pub struct PartIndex {
     chunks: Vec<Chunk>,
     members: Vec<Members>,
@@ -661,6 +593,7 @@ mod tests {
                         go(&mut |r: &Rec| v.push((r.line, r.get(0).unwrap().into_owned())));
                         v
                     })
+                    .unwrap()
                     .concat()
             })
             .collect()
@@ -678,10 +611,10 @@ mod tests {
         }
         text.push_str("short\n");
         let table = table(text.as_bytes());
-        let whole = parts_of(&table, &table.index(1, 2, 1), 1).concat();
+        let whole = parts_of(&table, &table.index(1, 2, 1).unwrap(), 1).concat();
         assert_eq!(whole.len(), 501);
         for span in [u32::MAX as usize, 100, 7, 0] {
-            let index = table.index_within(1, 2, 3, span);
+            let index = table.index_within(1, 2, 3, span).unwrap();
             let parts = parts_of(&table, &index, 3);
             // each part in file order; together, every record once
             let mut all = parts.concat();
@@ -719,6 +652,7 @@ mod tests {
                 });
                 v
             })
+            .unwrap()
             .concat();
         let some = |s: &str| Some(s.to_string());
         assert_eq!(seen[0].0, [some("C-1"), None, some("ok")]);
@@ -746,10 +680,11 @@ mod tests {
                 go(&mut |r: &Rec| v.push((r.line, r.get(0).unwrap().into_owned(), r.runaway())));
                 v
             })
+            .unwrap()
             .concat();
         assert_eq!(whole.len(), 300);
         assert_eq!(whole[40].2, Some(Runaway { field: 2, line: 42 }));
-        let index = table.index(1, 3, 3);
+        let index = table.index(1, 3, 3).unwrap();
         let mut parts: Vec<(u64, String)> = parts_of(&table, &index, 3).concat();
         parts.sort();
         let mut whole: Vec<(u64, String)> = whole.into_iter().map(|(l, id, _)| (l, id)).collect();

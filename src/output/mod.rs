@@ -1,6 +1,7 @@
 //! Writing the outputs (SPEC §6): every file is written into a staging folder inside `--out` and
 //! moved into place only when all of them are complete.
 
+pub mod parquet;
 pub mod summary;
 pub mod tables;
 pub mod x12;
@@ -139,7 +140,7 @@ pub fn run_folder(out: &Path, prefix: &str) -> Result<PathBuf> {
 struct CommitLock(#[allow(dead_code)] std::fs::File);
 
 impl CommitLock {
-    // File::lock is Rust 1.89, which polars 0.55 already needs
+    // File::lock is Rust 1.89, the rust-version
     fn take(out: &Path) -> Result<CommitLock> {
         let marker = out.join(MARKER);
         let f = std::fs::OpenOptions::new()

@@ -6,15 +6,16 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use polars::prelude::*;
 
+use super::parquet::{Kind, ParquetOut, Piece};
 use super::OutFormat;
 use rayon::prelude::*;
 
 use smallvec::SmallVec;
 
-use crate::base::values::{iso, parse_int, Day};
+use crate::base::values::{iso, parse_int};
 use crate::hold::{hold_rules, Decision};
+use crate::input::parquet::Rows;
 use crate::input::split::messy_fields;
 use crate::input::table::{csv_line, Body, RawTable};
 use crate::ledger::{Entry, Found, Ledger};
@@ -46,27 +47,6 @@ impl TableWriter {
     }
 }
 
-/// The type of a column of a Parquet output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Text,
-    Int,
-    Date,
-    /// Decimal(18, scale), from millionths.
-    Money(u32),
-}
-
-/// One column of a piece of a Parquet output, being filled.
-enum Builder {
-    Text(StringChunkedBuilder),
-    Int(PrimitiveChunkedBuilder<Int64Type>),
-    Date(PrimitiveChunkedBuilder<Int32Type>),
-    Money(PrimitiveChunkedBuilder<Int128Type>, u32),
-}
-
-/// Digits of a decimal: 12 before the point (SPEC §8 charges) and up to 6 after.
-const MONEY_PRECISION: usize = 18;
-
 /// The decimals a charge in millionths needs to be written exactly.
 fn decimals_of(micro: i64) -> u32 {
     let mut frac = micro.unsigned_abs() % 1_000_000;
@@ -86,101 +66,9 @@ fn money_scale(max_decimals: u32) -> u32 {
     max_decimals.max(2)
 }
 
-/// Rows of one Parquet output, a piece at a time: columns of polars builders, typed by `Kind`.
-struct Piece {
-    cols: Vec<Builder>,
-}
-
-impl Piece {
-    fn new(names: &[&str], kinds: &[Kind], rows: usize) -> Piece {
-        let cols = names
-            .iter()
-            .zip(kinds)
-            .map(|(n, k)| {
-                let n = PlSmallStr::from(*n);
-                match *k {
-                    Kind::Text => Builder::Text(StringChunkedBuilder::new(n, rows)),
-                    Kind::Int => Builder::Int(PrimitiveChunkedBuilder::new(n, rows)),
-                    Kind::Date => Builder::Date(PrimitiveChunkedBuilder::new(n, rows)),
-                    Kind::Money(s) => Builder::Money(PrimitiveChunkedBuilder::new(n, rows), s),
-                }
-            })
-            .collect();
-        Piece { cols }
-    }
-
-    fn text(&mut self, c: usize, v: &str) {
-        match &mut self.cols[c] {
-            Builder::Text(b) => b.append_value(v),
-            _ => unreachable!("column {c} is not text"),
-        }
-    }
-
-    fn int(&mut self, c: usize, v: Option<i64>) {
-        match &mut self.cols[c] {
-            Builder::Int(b) => b.append_option(v),
-            _ => unreachable!("column {c} is not an integer"),
-        }
-    }
-
-    fn date(&mut self, c: usize, d: Day) {
-        match &mut self.cols[c] {
-            Builder::Date(b) => b.append_value(d),
-            _ => unreachable!("column {c} is not a date"),
-        }
-    }
-
-    /// A charge in millionths, at the column's scale (which holds every value's decimals).
-    fn money(&mut self, c: usize, micro: i64) {
-        match &mut self.cols[c] {
-            Builder::Money(b, s) => {
-                let unit = 10i128.pow(6 - *s);
-                debug_assert_eq!(micro as i128 % unit, 0, "scale {s} too small for {micro}");
-                b.append_value(micro as i128 / unit)
-            }
-            _ => unreachable!("column {c} is not a charge"),
-        }
-    }
-
-    fn finish(self) -> Result<DataFrame> {
-        let cols: Vec<Column> = self
-            .cols
-            .into_iter()
-            .map(|b| -> Result<Column> {
-                Ok(match b {
-                    Builder::Text(b) => b.finish().into_column(),
-                    Builder::Int(b) => b.finish().into_column(),
-                    Builder::Date(b) => b.finish().into_date().into_column(),
-                    Builder::Money(b, s) => b
-                        .finish()
-                        .into_decimal(MONEY_PRECISION, s as usize)?
-                        .into_column(),
-                })
-            })
-            .collect::<Result<_>>()?;
-        let height = cols.first().map_or(0, Column::len);
-        Ok(DataFrame::new(height, cols)?)
-    }
-}
-
-/// Rows per row group of a Parquet output, about.
-const ROW_GROUP: usize = 1 << 18;
-
-/// Claim lines per piece of `clean` and `held` built at once: a piece of `clean` is written as
-/// a row group of its own (gathering pieces into one would copy them), small pieces are gathered.
+/// Claim lines per piece of `clean` and `held` built at once (pieces are gathered into row
+/// groups of about 2^18 rows).
 const PIECE: usize = 1 << 16;
-
-/// Compression of Parquet outputs.
-const COMPRESSION: ParquetCompression = ParquetCompression::Zstd(None);
-
-/// A Parquet output being written into `file`, a few pieces at a time (about `ROW_GROUP` rows).
-/// `file` is flushed by its owner after `finish`.
-struct ParquetOut<'a> {
-    path: PathBuf,
-    writer: polars::io::parquet::write::BatchedWriter<&'a mut BufWriter<File>>,
-    pending: Vec<DataFrame>,
-    rows: usize,
-}
 
 /// A file to write an output into.
 fn create(path: &Path) -> Result<BufWriter<File>> {
@@ -194,69 +82,6 @@ fn close(mut w: BufWriter<File>, path: &Path) -> Result<()> {
         .with_context(|| format!("{}: write error", path.display()))
 }
 
-impl<'a> ParquetOut<'a> {
-    fn create(
-        file: &'a mut BufWriter<File>,
-        path: &Path,
-        names: &[&str],
-        kinds: &[Kind],
-    ) -> Result<ParquetOut<'a>> {
-        let schema = Piece::new(names, kinds, 0).finish()?.schema().clone();
-        let writer = ParquetWriter::new(file)
-            .with_compression(COMPRESSION)
-            .batched(&schema)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("{}: write error", path.display()))?;
-        Ok(ParquetOut {
-            path: path.into(),
-            writer,
-            pending: Vec::new(),
-            rows: 0,
-        })
-    }
-
-    fn err(&self, e: PolarsError) -> anyhow::Error {
-        anyhow::Error::from(e).context(format!("{}: write error", self.path.display()))
-    }
-
-    /// Take the next pieces, in order; write each full row group.
-    fn push(&mut self, pieces: impl IntoIterator<Item = DataFrame>) -> Result<()> {
-        for p in pieces {
-            if p.height() > 0 {
-                self.rows += p.height();
-                self.pending.push(p);
-            }
-            if self.rows >= ROW_GROUP {
-                self.flush()?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Write the pending pieces: small ones gathered into one row group, large ones (a piece of
-    /// `clean`) a row group each.
-    fn flush(&mut self) -> Result<()> {
-        let mut pending = std::mem::take(&mut self.pending).into_iter();
-        let Some(mut group) = pending.next() else {
-            return Ok(());
-        };
-        for p in pending {
-            group.vstack_mut_owned(p).map_err(|e| self.err(e))?;
-        }
-        self.rows = 0;
-        if group.height() / group.first_col_n_chunks().max(1) < PIECE / 2 {
-            group.rechunk_mut_par();
-        }
-        self.writer.write_batch(&group).map_err(|e| self.err(e))
-    }
-
-    fn finish(mut self) -> Result<()> {
-        self.flush()?;
-        self.writer.finish().map_err(|e| self.err(e))?;
-        Ok(())
-    }
-}
-
 /// Rows per unit of parallel formatting.
 const ROWS: usize = 1 << 15;
 
@@ -266,27 +91,24 @@ fn csv_writer(buf: Vec<u8>) -> csv::Writer<Vec<u8>> {
         .from_writer(buf)
 }
 
-/// The fields of a claims row as read, for the slow path and Parquet.
-fn row_fields(claims: &RawTable, raw: &[u8], span: (usize, usize)) -> Vec<String> {
-    match claims.body {
-        Body::Csv { .. } => messy_fields(&raw[span.0..span.1]),
-        Body::Frame { .. } => claims
-            .frame_row(span.0)
-            .into_iter()
-            .map(String::from)
-            .collect(),
+/// The fields of a claims row as read, for the slow path and Parquet (whose rows are read back
+/// a few row groups at a time into `rows`).
+fn row_fields(raw: &[u8], span: (usize, usize), rows: Option<&Rows>) -> Vec<String> {
+    match rows {
+        None => messy_fields(&raw[span.0..span.1]),
+        Some(rows) => rows.row(span.0).into_iter().map(String::from).collect(),
     }
 }
 
 /// The values of a claims row as read: slices of the file where it needs no unquoting.
 fn row_values<'r>(
-    claims: &'r RawTable,
     raw: &'r [u8],
     span: (usize, usize),
+    rows: Option<&'r Rows>,
     owned: &'r mut Vec<String>,
 ) -> SmallVec<[&'r str; 24]> {
-    match &claims.body {
-        Body::Csv { .. } => {
+    match rows {
+        None => {
             let text = &raw[span.0..span.1];
             if memchr::memchr2(b'"', b'\r', text).is_none() {
                 if let Ok(text) = std::str::from_utf8(text) {
@@ -300,13 +122,21 @@ fn row_values<'r>(
                     return fields;
                 }
             }
-            *owned = row_fields(claims, raw, span);
+            *owned = row_fields(raw, span, None);
             owned.iter().map(String::as_str).collect()
         }
-        Body::Frame { columns, .. } => columns
-            .iter()
-            .map(|c| c.get(span.0).unwrap_or(""))
-            .collect(),
+        Some(rows) => {
+            let g = rows.group(span.0);
+            (0..g.columns.len()).map(|c| g.value(span.0, c)).collect()
+        }
+    }
+}
+
+/// Make the Parquet rows of `lines` readable (a no-op for CSV).
+fn cover(rows: &mut Option<Rows>, lines: &[Entry]) -> Result<()> {
+    match (rows, lines.first(), lines.last()) {
+        (Some(rows), Some(a), Some(b)) => rows.cover(a.span().0, b.span().0),
+        _ => Ok(()),
     }
 }
 
@@ -343,6 +173,7 @@ fn claims_row(piece: &mut Piece, kinds: &[Kind], fields: &[&str], line: &Entry, 
             Kind::Int => piece.int(c, parse_int(v.trim()).ok()),
             Kind::Date => piece.date(c, line.date),
             Kind::Money(_) => piece.money(c, line.charge),
+            Kind::Line => unreachable!("no line column in clean or held"),
         }
     }
 }
@@ -380,20 +211,23 @@ fn parquet_clean_held(
     let width = held_kinds.len();
     held_kinds.push(Kind::Text);
     let raw = &batch.text.raw[..];
-    let (mut clean_file, mut held_file) = (create(clean_path)?, create(held_path)?);
-    let mut clean = ParquetOut::create(&mut clean_file, clean_path, header, &clean_kinds)?;
-    let mut held = ParquetOut::create(&mut held_file, held_path, held_header, &held_kinds)?;
-    let build = |lines: &[Entry], decisions: &[Decision]| -> Result<Vec<(DataFrame, DataFrame)>> {
+    let mut clean = ParquetOut::create(create(clean_path)?, clean_path, header, &clean_kinds)?;
+    let mut held = ParquetOut::create(create(held_path)?, held_path, held_header, &held_kinds)?;
+    let mut rows = claims.rows(None);
+    let build = |lines: &[Entry],
+                 decisions: &[Decision],
+                 rows: Option<&Rows>|
+     -> Result<Vec<(Piece, Piece)>> {
         lines
             .par_chunks(PIECE)
             .zip(decisions.par_chunks(PIECE))
             .map(|(lines, decisions)| {
                 let held_rows = decisions.iter().filter(|d| **d != 0).count();
-                let mut c = Piece::new(header, &clean_kinds, lines.len() - held_rows);
-                let mut h = Piece::new(held_header, &held_kinds, held_rows);
+                let mut c = Piece::new(&clean_kinds, lines.len() - held_rows);
+                let mut h = Piece::new(&held_kinds, held_rows);
                 for (l, d) in lines.iter().zip(decisions) {
                     let mut owned = Vec::new();
-                    let fields = row_values(claims, raw, l.span(), &mut owned);
+                    let fields = row_values(raw, l.span(), rows, &mut owned);
                     if *d == 0 {
                         claims_row(&mut c, &clean_kinds, &fields, l, defuse);
                     } else {
@@ -401,24 +235,29 @@ fn parquet_clean_held(
                         h.text(width, &hold_rules(*d));
                     }
                 }
-                Ok((c.finish()?, h.finish()?))
+                Ok((c, h))
             })
             .collect()
     };
-    // a few hundred thousand lines at a time: memory bounded, writing beside building
+    // a few hundred thousand lines at a time: memory bounded, writing beside building (a Parquet
+    // input's rows read back a few row groups at a time)
     let step = PIECE * (2 * rayon::current_num_threads()).min(16);
     let mut blocks = batch.lines.chunks(step).zip(decisions.chunks(step));
-    let mut ready: Option<Vec<(DataFrame, DataFrame)>> = None;
+    let mut ready: Option<Vec<(Piece, Piece)>> = None;
     loop {
         let next = blocks.next();
+        if let Some((lines, _)) = next {
+            cover(&mut rows, lines)?;
+        }
         let done = ready.take();
+        let rows = rows.as_ref();
         let (built, wrote) = rayon::join(
-            || next.map(|(l, d)| build(l, d)).transpose(),
+            || next.map(|(l, d)| build(l, d, rows)).transpose(),
             || -> Result<()> {
                 let Some(parts) = done else {
                     return Ok(());
                 };
-                let (c, h): (Vec<DataFrame>, Vec<DataFrame>) = parts.into_iter().unzip();
+                let (c, h): (Vec<Piece>, Vec<Piece>) = parts.into_iter().unzip();
                 let (a, b) = rayon::join(|| clean.push(c), || held.push(h));
                 a.and(b)
             },
@@ -429,10 +268,8 @@ fn parquet_clean_held(
             None => break,
         }
     }
-    clean.finish()?;
-    held.finish()?;
-    close(clean_file, clean_path)?;
-    close(held_file, held_path)
+    close(clean.finish()?, clean_path)?;
+    close(held.finish()?, held_path)
 }
 
 /// `clean` and `held`: the claims rows as read, in input order; `held` adds `hold_rules`. With
@@ -457,6 +294,7 @@ pub fn write_clean_held(
     held_header.push("hold_rules");
     let raw = &batch.text.raw[..];
     let csv_input = matches!(claims.body, Body::Csv { .. });
+    let mut rows = claims.rows(None);
     if format == OutFormat::Parquet {
         return parquet_clean_held(
             claims,
@@ -483,6 +321,8 @@ pub fn write_clean_held(
     // a few million lines at a time: formatted in parallel, written in order, memory bounded
     let step = ROWS * 4 * rayon::current_num_threads();
     for (lines, decisions) in batch.lines.chunks(step).zip(decisions.chunks(step)) {
+        cover(&mut rows, lines)?;
+        let rows = rows.as_ref();
         let parts: Vec<(Vec<u8>, Vec<u8>)> = lines
             .par_chunks(ROWS)
             .zip(decisions.par_chunks(ROWS))
@@ -502,7 +342,7 @@ pub fn write_clean_held(
                     if fast {
                         out.extend_from_slice(text);
                     } else {
-                        let fields = row_fields(claims, raw, span);
+                        let fields = row_fields(raw, span, rows);
                         let fields: Vec<Cow<str>> =
                             fields.iter().map(|f| defuse_if(defuse, f)).collect();
                         let refs: Vec<&str> = fields.iter().map(|f| f.as_ref()).collect();
@@ -615,11 +455,11 @@ fn parquet_rejections(batch: &Ledger, policy: &Policy, path: &Path) -> Result<()
     kinds[1] = Kind::Int;
     kinds[3] = Kind::Date;
     kinds[13] = Kind::Money(money_scale(decimals));
-    let pieces: Vec<DataFrame> = batch
+    let pieces: Vec<Piece> = batch
         .findings
         .par_chunks(ROWS)
         .map(|chunk| {
-            let mut p = Piece::new(&REJECTIONS_HEADER, &kinds, chunk.len());
+            let mut p = Piece::new(&kinds, chunk.len());
             for f in chunk {
                 let l = &batch.lines[f.line as usize];
                 let row = rejection_row(batch, f, policy);
@@ -629,17 +469,16 @@ fn parquet_rejections(batch: &Ledger, policy: &Policy, path: &Path) -> Result<()
                         Kind::Int => p.int(c, Some(f.line_no as i64)),
                         Kind::Date => p.date(c, l.date),
                         Kind::Money(_) => p.money(c, l.charge),
+                        Kind::Line => unreachable!("no line column in rejections"),
                     }
                 }
             }
-            p.finish()
+            p
         })
-        .collect::<Result<_>>()?;
-    let mut file = create(path)?;
-    let mut w = ParquetOut::create(&mut file, path, &REJECTIONS_HEADER, &kinds)?;
+        .collect();
+    let mut w = ParquetOut::create(create(path)?, path, &REJECTIONS_HEADER, &kinds)?;
     w.push(pieces)?;
-    w.finish()?;
-    close(file, path)
+    close(w.finish()?, path)
 }
 
 pub fn write_rejections(
@@ -681,18 +520,16 @@ pub fn write_malformed(batch: &Ledger, format: OutFormat, path: &Path, defuse: b
     if format == OutFormat::Parquet {
         // `line` an integer, the rest text
         let kinds = [Kind::Text, Kind::Int, Kind::Text, Kind::Text];
-        let mut p = Piece::new(&header, &kinds, rows.clone().count());
+        let mut p = Piece::new(&kinds, rows.clone().count());
         for m in rows {
             p.text(0, &d(&m.file));
             p.int(1, i64::try_from(m.line).ok());
             p.text(2, &d(&m.error));
             p.text(3, &d(&m.raw));
         }
-        let mut file = create(path)?;
-        let mut w = ParquetOut::create(&mut file, path, &header, &kinds)?;
-        w.push([p.finish()?])?;
-        w.finish()?;
-        return close(file, path);
+        let mut w = ParquetOut::create(create(path)?, path, &header, &kinds)?;
+        w.push([p])?;
+        return close(w.finish()?, path);
     }
     let mut w = TableWriter::create(path, &header)?;
     for m in rows {

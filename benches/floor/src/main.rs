@@ -1,7 +1,8 @@
 //! Baseline for BENCHMARKS.md: the time polars takes merely to read the three inputs of a batch and
 //! write the claims back out, on the same machine and files as `claimscrub scrub`.
 //!
-//! `cargo bench --bench read_write -- INPUT_DIR OUT_FILE`
+//! `cargo run --release -- INPUT_DIR OUT_FILE` in `benches/floor/` (its own project, so that
+//! claimscrub's own build does not compile polars).
 
 use std::path::PathBuf;
 use std::time::Instant;
