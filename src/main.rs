@@ -14,8 +14,8 @@ fn main() {
         Command::Partition(args) => commands::partition::run(&args),
         Command::Merge(args) => commands::merge::run(&args),
         Command::Report(args) => commands::report::run(&args),
-        Command::Rules => Ok(commands::rules::run()),
-        Command::Policy => Ok(commands::policy::run()),
+        Command::Rules => commands::rules::run(),
+        Command::Policy => commands::policy::run(),
     };
     let code = result.unwrap_or_else(|e| {
         // one line naming the file and the column or option

@@ -71,6 +71,41 @@ fn printing_commands_end_quietly_into_a_closed_pipe() {
     }
 }
 
+/// Standard output on a full device (`> /dev/full`): exit 2 with one line saying so, no panic.
+#[test]
+fn printing_onto_a_full_device_is_an_error_not_a_panic() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("skipped: no /dev/full here");
+        return;
+    };
+    let demo = repo("fixtures/demo");
+    let out = scratch("full-demo-out");
+    scrub_ok(&demo, &out, &[]);
+    let claim = common::read_csv(&out.join("held.csv")).1[0][0].clone();
+    let runs: [(&str, Vec<std::ffi::OsString>); 3] = [
+        ("rules", vec!["rules".into()]),
+        ("policy", vec!["policy".into()]),
+        (
+            "explain",
+            vec!["explain".into(), out.clone().into(), claim.into()],
+        ),
+    ];
+    for (what, args) in runs {
+        let o = bin()
+            .args(&args)
+            .stdout(Stdio::from(full.try_clone().unwrap()))
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{what}: {said}");
+        assert!(!said.contains("panicked"), "{what}: {said}");
+        assert!(
+            said.contains("standard output: write error"),
+            "{what}: {said}"
+        );
+    }
+}
+
 /// A scrub prints its summary on stderr: when stderr is a closed pipe, the run ends at its first
 /// word there, and `--out` holds one run's set whole, the earlier or the new.
 #[test]

@@ -32,14 +32,8 @@ pub fn run(args: &ExplainArgs) -> Result<i32> {
     } else {
         text(&e)
     };
-    // a reader that stops early (`| head`) is not an error, and must not panic the way print! does
-    use std::io::Write as _;
-    match std::io::stdout().lock().write_all(out.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(e).context("writing to standard output")
-        }
-        _ => Ok(0),
-    }
+    super::write_stdout(&out)?;
+    Ok(0)
 }
 
 /// The outputs explain reads; each must be there.

@@ -32,11 +32,14 @@ pub fn run(args: &HistoryArgs) -> Result<i32> {
     if args.lines {
         let lines = history::lines(&conn, args.patient.as_deref())?;
         let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-        w.write_record(history::LINE_COLUMNS)?;
-        for l in &lines {
-            w.write_record(l.cells())?;
-        }
-        w.flush()?;
+        let written = (|| -> std::io::Result<()> {
+            w.write_record(history::LINE_COLUMNS)?;
+            for l in &lines {
+                w.write_record(l.cells())?;
+            }
+            w.flush()
+        })();
+        written.context("standard output: write error")?;
         return Ok(0);
     }
     let policy = match &args.policy {
@@ -58,9 +61,9 @@ pub fn run(args: &HistoryArgs) -> Result<i32> {
         });
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        super::write_stdout(&(serde_json::to_string_pretty(&out)? + "\n"))?;
     } else {
-        print!("{}", text(&out));
+        super::write_stdout(&text(&out))?;
     }
     Ok(0)
 }

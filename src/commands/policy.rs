@@ -1,6 +1,6 @@
 //! `claimscrub policy`: the built-in payer policy as TOML.
 
-pub fn run() -> i32 {
-    print!("{}", crate::reference::policy::DEFAULT_POLICY);
-    0
+pub fn run() -> anyhow::Result<i32> {
+    super::write_stdout(crate::reference::policy::DEFAULT_POLICY)?;
+    Ok(0)
 }
