@@ -65,19 +65,15 @@ fn generate(dir: &Path, (seed, claims, rate): (u64, u64, f64), format: &str) {
 
 /// `scrub` of the batch in `input` with every rule on (the batch's MUE and NCCI files).
 fn scrub(input: &Path, refs: &Path, out: &Path, extra: &[&str]) -> Output {
-    bin()
-        .arg("scrub")
-        .arg(input)
-        .arg("--out")
-        .arg(out)
-        .arg("--mue")
-        .arg(refs.join("mue.csv"))
-        .arg("--ncci")
-        .arg(refs.join("ncci.txt"))
-        .arg("--quiet")
-        .args(extra)
-        .output()
-        .unwrap()
+    let (mue, ncci) = (refs.join("mue.csv"), refs.join("ncci.txt"));
+    let mut args = vec![
+        "--mue",
+        mue.to_str().unwrap(),
+        "--ncci",
+        ncci.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    common::scrub(input, out, &args)
 }
 
 /// Every output file of a run, summary.json without what tells the run rather than the batch.
@@ -96,12 +92,9 @@ fn outputs_but(out: &Path, keys: &[&str]) -> BTreeMap<String, Vec<u8>> {
         }
         let mut bytes = std::fs::read(entry.path()).unwrap();
         if name == "summary.json" {
-            let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            let mut v = common::batch_summary(out);
             let m = v.as_object_mut().unwrap();
-            for key in ["started_at", "command_line", "elapsed_seconds"]
-                .iter()
-                .chain(keys)
-            {
+            for key in keys {
                 assert!(m.remove(*key).is_some(), "summary without {key}");
             }
             bytes = serde_json::to_vec_pretty(&v).unwrap();
@@ -119,22 +112,8 @@ fn assert_same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>, wha
         "{what}: not the same output files"
     );
     for (name, x) in a {
-        let y = &b[name];
-        if x != y {
-            let (x, y) = (String::from_utf8_lossy(x), String::from_utf8_lossy(y));
-            let at = x
-                .lines()
-                .zip(y.lines())
-                .position(|(p, q)| p != q)
-                .unwrap_or(x.lines().count().min(y.lines().count()));
-            panic!(
-                "{what}: {name} differs at line {}:\n  {:?}\n  {:?}\n({} and {} lines)",
-                at + 1,
-                x.lines().nth(at),
-                y.lines().nth(at),
-                x.lines().count(),
-                y.lines().count()
-            );
+        if let Some(at) = common::line_difference(x, &b[name]) {
+            panic!("{what}: {name} differs at {at}");
         }
     }
 }

@@ -8,7 +8,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{bin, repo, scratch, scrub_ok};
+use common::{batch_summary as summary, bin, repo, scratch, scrub_ok};
 
 fn ok(o: &Output, what: &str) {
     assert!(
@@ -54,36 +54,12 @@ fn merge(parts: &[PathBuf], out: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-/// summary.json without what tells the run rather than the batch.
-fn summary(dir: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
-    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let m = v.as_object_mut().unwrap();
-    for key in ["started_at", "command_line", "elapsed_seconds"] {
-        assert!(m.remove(key).is_some(), "summary without {key}");
-    }
-    v
-}
-
 fn assert_same(single: &Path, merged: &Path) {
     for name in ["rejections.csv", "clean.csv", "held.csv", "malformed.csv"] {
         let a = std::fs::read(single.join(name)).unwrap();
         let b = std::fs::read(merged.join(name)).unwrap();
-        if a != b {
-            let (a, b) = (String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
-            let at = a
-                .lines()
-                .zip(b.lines())
-                .position(|(x, y)| x != y)
-                .unwrap_or(a.lines().count().min(b.lines().count()));
-            panic!(
-                "{name}: merged differs from one scrub at line {}:\n  scrub: {:?}\n  merge: {:?}\n({} and {} lines)",
-                at + 1,
-                a.lines().nth(at),
-                b.lines().nth(at),
-                a.lines().count(),
-                b.lines().count()
-            );
+        if let Some(at) = common::line_difference(&a, &b) {
+            panic!("{name}: merged differs from one scrub (scrub, then merge) at {at}");
         }
     }
     let (a, b) = (summary(single), summary(merged));

@@ -141,3 +141,36 @@ pub fn first_difference(
     }
     (want.len() != got.len()).then(|| format!("expected {} rows, got {}", want.len(), got.len()))
 }
+
+/// summary.json of `dir` without what tells the run rather than the batch (its start, command
+/// line and elapsed time, each required to be there).
+pub fn batch_summary(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let m = v.as_object_mut().unwrap();
+    for key in ["started_at", "command_line", "elapsed_seconds"] {
+        assert!(m.remove(key).is_some(), "summary without {key}");
+    }
+    v
+}
+
+/// Where two files' bytes part, in words: the first differing line of each and their line counts.
+pub fn line_difference(a: &[u8], b: &[u8]) -> Option<String> {
+    if a == b {
+        return None;
+    }
+    let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
+    let at = a
+        .lines()
+        .zip(b.lines())
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.lines().count().min(b.lines().count()));
+    Some(format!(
+        "line {}:\n  {:?}\n  {:?}\n({} and {} lines)",
+        at + 1,
+        a.lines().nth(at),
+        b.lines().nth(at),
+        a.lines().count(),
+        b.lines().count()
+    ))
+}
