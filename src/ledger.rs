@@ -84,6 +84,12 @@ impl Ledger {
         }
     }
 
+    /// Room for `lines` claim lines (the claims file's records: malformed ones take none).
+    pub fn reserve(&mut self, lines: usize) {
+        self.lines
+            .reserve_exact(lines.saturating_sub(self.lines.len()));
+    }
+
     /// Take in one scrubbed part of the batch (its findings in `run_all` order).
     pub fn add(&mut self, batch: Batch, findings: Vec<Finding>) {
         let base = self.lines.len();

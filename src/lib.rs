@@ -33,8 +33,17 @@ pub fn timing(what: &str) {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0)
         };
+        // CPU time of the process so far (user + system, all threads): beside the wall clock it
+        // shows how much of a phase ran on more than one core
+        let cpu = {
+            let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: getrusage only writes the struct it is given
+            unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+            let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+            s(u.ru_utime) + s(u.ru_stime)
+        };
         eprintln!(
-            "[{:>8.3} s] {what} (RSS {} MB: {} MB own, {} MB mapped files)",
+            "[{:>8.3} s, cpu {cpu:>8.3} s] {what} (RSS {} MB: {} MB own, {} MB mapped files)",
             start.elapsed().as_secs_f64(),
             kb("VmRSS:") >> 10,
             kb("RssAnon:") >> 10,

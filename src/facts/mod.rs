@@ -38,6 +38,8 @@ pub struct Facts {
     pub counted: Vec<Counted>,
     /// What earlier runs recorded of this part's patients (`--state`); empty without a state.
     pub earlier: Earlier,
+    /// Every therapy-counted line's running total of its patient, year and bucket (the KX rules).
+    pub running: Vec<therapy::Running>,
     /// The documents by patient, for messages: built when a rule first asks.
     doc_index: std::sync::OnceLock<DocIndex>,
 }
@@ -89,7 +91,7 @@ impl Facts {
     }
 }
 
-pub fn link(batch: &Batch, earlier: Earlier) -> Facts {
+pub fn link(batch: &Batch, earlier: Earlier, policy: &Policy) -> Facts {
     let ids = &Ids::new(batch);
     crate::timing("patients and codes numbered");
     let ((visits, visit_of), (documented, rx)) = rayon::join(
@@ -109,8 +111,14 @@ pub fn link(batch: &Batch, earlier: Earlier) -> Facts {
                 || documented::documented_by_visit(batch, ids, &documented, visits),
             )
         },
-        || rx::count_visits(batch, &rx, &visit_of, &earlier),
+        || {
+            rayon::join(
+                || rx::count_visits(batch, &rx, &visit_of, &earlier),
+                || therapy::running_totals(batch, &ids.line_patient, &earlier, policy),
+            )
+        },
     );
+    let (counted, running) = counted;
     Facts {
         visits,
         visit_of,
@@ -119,6 +127,7 @@ pub fn link(batch: &Batch, earlier: Earlier) -> Facts {
         rx,
         counted,
         earlier,
+        running,
         doc_index: Default::default(),
     }
 }

@@ -6,8 +6,8 @@
 use chrono::Datelike;
 use rayon::prelude::*;
 
-use super::{EarlierLine, Facts};
-use crate::base::group::group_by;
+use super::{Earlier, EarlierLine};
+use crate::base::group::groups_by_int;
 use crate::base::values::{date_from_day, format_money, Day};
 use crate::model::Batch;
 use crate::reference::policy::{Policy, Profile};
@@ -101,7 +101,12 @@ pub fn earlier_total(earlier: &[EarlierLine], policy: &Policy, year: i32, bucket
 /// corrected and sent). Grouped by patient (all of a patient's lines are in one part), each
 /// patient in parallel; within a patient, by year and bucket, in order of service_date,
 /// claim_id, line_no, then read order. Entries of one patient, year and bucket are contiguous.
-pub fn running_totals(batch: &Batch, facts: &Facts, policy: &Policy) -> Vec<Running> {
+pub fn running_totals(
+    batch: &Batch,
+    line_patient: &[u32],
+    earlier: &Earlier,
+    policy: &Policy,
+) -> Vec<Running> {
     if !policy.profiles.iter().any(Profile::counts_therapy) {
         return Vec::new();
     }
@@ -116,9 +121,8 @@ pub fn running_totals(batch: &Batch, facts: &Facts, policy: &Policy) -> Vec<Runn
             Bucket::of(&l.modifiers).map(|b| (i as u32, b))
         })
         .collect();
-    let (_, groups) = group_by(counted.len(), |k| {
-        batch.claim_text(lines[counted[k as usize].0 as usize].patient_id)
-    });
+    // by the patient's number (linking numbered them): integers, not the ids' text
+    let (_, groups) = groups_by_int(counted.len(), |k| line_patient[counted[k].0 as usize]);
     groups
         .par_iter()
         .flat_map_iter(|g| {
@@ -141,7 +145,7 @@ pub fn running_totals(batch: &Batch, facts: &Facts, policy: &Policy) -> Vec<Runn
                 (a.0, a.1, la.date, a.2, a.3, a.4).cmp(&(b.0, b.1, lb.date, b.2, b.3, b.4))
             });
             let patient = batch.claim_text(lines[rows[0].4 as usize].patient_id);
-            let earlier = facts.earlier.of(patient);
+            let earlier = earlier.of(patient);
             let mut out = Vec::with_capacity(rows.len());
             for run in rows.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
                 let (year, bucket) = (run[0].0, run[0].1);

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::catalogue::{Check, RuleDef, Severity};
 use super::Context;
-use crate::facts::therapy::{format_amount, has_kx, running_totals};
+use crate::facts::therapy::{format_amount, has_kx};
 
 pub const RULE: RuleDef = RuleDef {
     id: "KX_MODIFIER_MISSING",
@@ -22,8 +22,9 @@ pub const RULE: RuleDef = RuleDef {
 
 fn check(ctx: &Context) -> Vec<(u32, String)> {
     let lines = &ctx.batch.lines;
-    running_totals(ctx.batch, ctx.facts, ctx.policy)
-        .into_par_iter()
+    ctx.facts
+        .running
+        .par_iter()
         .filter_map(|r| {
             let line = &lines[r.line as usize];
             let profile = &ctx.policy.profiles[line.payer as usize];

@@ -171,7 +171,7 @@ pub fn run_earlier(
         rows_read: [0; 3],
     };
     let earlier = earlier.map_or_else(crate::facts::Earlier::none, crate::facts::Earlier::new);
-    let facts = crate::facts::link(&batch, earlier);
+    let facts = crate::facts::link(&batch, earlier, policy);
     let code_sets = CodeSets::load(&[]).unwrap();
     let wellness = crate::reference::icd10::wellness_prefixes();
     let ctx = Context {

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::catalogue::{Check, RuleDef, Severity};
 use super::Context;
-use crate::facts::therapy::{format_amount, running_totals};
+use crate::facts::therapy::format_amount;
 
 pub const RULE: RuleDef = RuleDef {
     id: "THERAPY_REVIEW_THRESHOLD",
@@ -23,8 +23,9 @@ pub const RULE: RuleDef = RuleDef {
 
 fn check(ctx: &Context) -> Vec<(u32, String)> {
     let lines = &ctx.batch.lines;
-    running_totals(ctx.batch, ctx.facts, ctx.policy)
-        .into_par_iter()
+    ctx.facts
+        .running
+        .par_iter()
         .filter_map(|r| {
             let profile = &ctx.policy.profiles[lines[r.line as usize].payer as usize];
             let review = profile.kx_review_threshold?;
