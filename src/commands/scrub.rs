@@ -200,19 +200,27 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         )?),
         Some(_) => None,
     };
-    let tables = input::open(&paths, args.encoding, x12.as_ref())?;
+    let mut tables = input::open(&paths, args.encoding, x12.as_ref())?;
     let mut warnings = tables.notes.warnings.clone();
     for w in &warnings {
         progress.println(&format!("warning: {w}"));
     }
-    let parts = match args.parts {
+    let state_bytes = state.as_ref().map_or(0, |s| s.file_bytes);
+    let parts_of = |tables: &input::Tables| match args.parts {
         Some(0) => bail!("--parts 0: give at least 1"),
-        Some(n) => n,
+        Some(n) => Ok(n),
         // the state's earlier lines of a part are read into memory beside the part: they count
-        None => (tables.size() + state.as_ref().map_or(0, |s| s.file_bytes))
-            .div_ceil(PART_BYTES)
-            .max(1) as usize,
+        None => Ok((tables.size() + state_bytes).div_ceil(PART_BYTES).max(1) as usize),
     };
+    let mut parts = parts_of(&tables)?;
+    // Parquet read in parts is read as CSV text made of it once; its size is then known
+    if parts > 1 {
+        let converted = tables.parquet_to_csv(&args.out)?;
+        if !converted.is_empty() {
+            crate::timing(&format!("written as CSV text: {}", converted.join(", ")));
+            parts = parts_of(&tables)?;
+        }
+    }
     let index = if parts > 1 {
         progress.add(3 * (parts as u64 - 1));
         let index = tables.index(parts)?;

@@ -7,9 +7,9 @@ pub mod table;
 pub mod x12;
 
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use rayon::prelude::*;
 
@@ -758,6 +758,44 @@ impl BatchIndex {
 }
 
 impl Tables {
+    /// Before a batch is read in parts: its Parquet inputs written out once as CSV text (see
+    /// `RawTable::parquet_to_csv`), in a run folder inside `out` that goes as soon as they are
+    /// mapped. The names of those that were.
+    pub fn parquet_to_csv(&mut self, out: &Path) -> Result<Vec<String>> {
+        let tables = [
+            &mut self.claims,
+            &mut self.sessions,
+            &mut self.prescriptions,
+        ];
+        if tables.iter().all(|t| t.parquet().is_none()) {
+            return Ok(Vec::new());
+        }
+        let created_out = !out.exists();
+        std::fs::create_dir_all(out)
+            .with_context(|| format!("--out {}: cannot create the folder", out.display()))?;
+        let done = crate::output::run_folder(out, crate::output::PARQUET_PREFIX).and_then(|dir| {
+            let mut converted = Vec::new();
+            let mut result = Ok(());
+            for (i, t) in tables.into_iter().enumerate() {
+                match t.parquet_to_csv(&dir.join(format!("{i}.csv"))) {
+                    Ok(true) => converted.push(t.file_name.clone()),
+                    Ok(false) => {}
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+            result.map(|_| converted)
+        });
+        // the outputs' staging creates `out` again when it needs it
+        if created_out {
+            let _ = std::fs::remove_dir(out);
+        }
+        done.with_context(|| format!("--out {}: the Parquet inputs could not be written as CSV text there (a batch read in parts needs room for them)", out.display()))
+    }
+
     /// Cut the batch into `parts` by patient: every rule reads only one patient's lines, sessions
     /// and documents, so scrubbing the parts one after another finds exactly what one pass would.
     pub fn index(&self, parts: usize) -> Result<BatchIndex> {

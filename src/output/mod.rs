@@ -79,6 +79,8 @@ pub fn check_out(out: &Path, inputs: &[&Path]) -> Result<()> {
 /// 837P (`input::x12`). Each is named by the run's pid and holds an [`OWNER`] file.
 pub const STAGING_PREFIX: &str = ".claimscrub-staging-";
 pub const X12_PREFIX: &str = ".claimscrub-x12-";
+/// A run's Parquet inputs as CSV text, while they are written (then unlinked and mapped).
+pub const PARQUET_PREFIX: &str = ".claimscrub-parquet-";
 
 /// Inside a run's folder: the run's pid, start time and boot, to tell it from a later process
 /// that got the same pid.
@@ -233,7 +235,7 @@ pub fn recover(out: &Path) -> Result<Vec<String>> {
     let mut lock = None;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some((prefix, pid)) = [STAGING_PREFIX, X12_PREFIX]
+        let Some((prefix, pid)) = [STAGING_PREFIX, X12_PREFIX, PARQUET_PREFIX]
             .iter()
             .find_map(|p| Some((*p, name.strip_prefix(p)?.parse::<u32>().ok()?)))
         else {
