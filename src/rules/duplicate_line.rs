@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::catalogue::{Check, RuleDef, Severity};
 use super::Context;
-use crate::base::group::group_by;
+use smallvec::SmallVec;
 
 pub const RULE: RuleDef = RuleDef {
     id: "DUPLICATE_LINE",
@@ -17,41 +17,42 @@ pub const RULE: RuleDef = RuleDef {
     needs: &[],
 };
 
+/// Within each visit (the lines of one patient and date, grouped by linking): its lines of the
+/// same procedure and modifiers. A visit has a handful of lines, so each visit is sorted on its
+/// own instead of hashing every line's texts over the whole batch.
 fn check(ctx: &Context) -> Vec<(u32, String)> {
     let (lines, b) = (&ctx.batch.lines, ctx.batch);
-    let key = |i: u32| {
-        let l = &lines[i as usize];
-        (
-            b.claim_text(l.patient_id),
-            l.date,
-            l.cpt.as_str(),
-            l.modifiers.as_str(),
-        )
-    };
-    let (_, groups) = group_by(lines.len(), key);
-    groups
+    ctx.facts
+        .visits
         .par_iter()
-        .filter(|g| g.len() > 1)
-        .flat_map_iter(|g| {
-            let mut g = g.to_vec();
-            // "earlier" = by claim_id, then line_no as a number, then file order
+        .filter(|v| v.lines.len() > 1)
+        .flat_map_iter(|visit| {
+            let mut g: SmallVec<[u32; 8]> = visit.lines.iter().copied().collect();
+            // by procedure and modifiers, then "earlier" = by claim_id, then line_no as a
+            // number, then file order
             g.sort_by(|&x, &y| {
                 let (lx, ly) = (&lines[x as usize], &lines[y as usize]);
-                b.claim_text(lx.claim_id)
-                    .cmp(b.claim_text(ly.claim_id))
+                (lx.cpt.as_str(), lx.modifiers.as_str())
+                    .cmp(&(ly.cpt.as_str(), ly.modifiers.as_str()))
+                    .then_with(|| b.claim_text(lx.claim_id).cmp(b.claim_text(ly.claim_id)))
                     .then_with(|| lx.line_no.cmp(&ly.line_no))
                     .then_with(|| lx.span.0.cmp(&ly.span.0))
             });
-            let first = &lines[g[0] as usize];
-            let msg = format!(
-                "same patient, date, procedure and modifiers as claim {} line {}",
-                b.claim_text(first.claim_id),
-                first.line_no
-            );
-            g[1..]
-                .iter()
-                .map(|&i| (i, msg.clone()))
-                .collect::<Vec<_>>()
+            let mut out = Vec::new();
+            let same = |x: u32, y: u32| {
+                let (lx, ly) = (&lines[x as usize], &lines[y as usize]);
+                lx.cpt == ly.cpt && lx.modifiers == ly.modifiers
+            };
+            for run in g.chunk_by(|&x, &y| same(x, y)).filter(|r| r.len() > 1) {
+                let first = &lines[run[0] as usize];
+                let msg = format!(
+                    "same patient, date, procedure and modifiers as claim {} line {}",
+                    b.claim_text(first.claim_id),
+                    first.line_no
+                );
+                out.extend(run[1..].iter().map(|&i| (i, msg.clone())));
+            }
+            out
         })
         .collect()
 }
