@@ -1,6 +1,7 @@
 //! Raw tables: the records of one input file (CSV, gzip CSV or Parquet) with their line numbers and text.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -84,6 +85,9 @@ pub struct Rec<'a> {
     frame: Option<&'a [&'a str]>,
     /// The `\xNN` escapes within the record (empty on the clean path).
     escapes: &'a [usize],
+    /// CSV: the record's text as UTF-8, checked once when a value is first asked for; each field
+    /// is then a slice of it (one check a record instead of one a field: fields end at ASCII bytes).
+    text: OnceCell<Option<&'a str>>,
 }
 
 impl<'a> Rec<'a> {
@@ -103,7 +107,22 @@ impl<'a> Rec<'a> {
         }
         match (&self.messy, self.view, self.frame) {
             (Some(m), _, _) => Some(Cow::Borrowed(m[i].as_str())),
-            (None, Some(v), _) => v.value(i),
+            (None, Some(v), _) => {
+                let s = v.fields[i];
+                let record = *self.text.get_or_init(|| std::str::from_utf8(v.raw()).ok());
+                match record {
+                    Some(t) if s.start >= v.start && s.end <= v.end => {
+                        let text = t.get(s.start - v.start..s.end - v.start)?;
+                        Some(if s.escaped {
+                            Cow::Owned(text.replace("\"\"", "\""))
+                        } else {
+                            Cow::Borrowed(text)
+                        })
+                    }
+                    // a field outside the record's text, or bytes that are not UTF-8
+                    _ => v.value(i),
+                }
+            }
             (None, None, Some(f)) => Some(Cow::Borrowed(f[i])),
             _ => None,
         }
@@ -471,6 +490,7 @@ impl RawTable {
                                     messy: None,
                                     frame: Some(&fields),
                                     escapes: &[],
+                                    text: OnceCell::new(),
                                 });
                             };
                             match members {
@@ -608,6 +628,7 @@ fn csv_rec(v: &RecordView, escapes: &[usize], each: &mut dyn FnMut(&Rec)) {
         messy,
         frame: None,
         escapes,
+        text: OnceCell::new(),
     });
 }
 
