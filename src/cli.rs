@@ -111,7 +111,7 @@ pub struct ScrubArgs {
     #[arg(long, value_enum, default_value = "csv")]
     pub format: OutFormat,
     /// Scrub the batch in N parts by patient, one after another, to bound memory; the outputs are the
-    /// same for any N (default: one part per 256 MB of input).
+    /// same for any N (default: one part per 32 MB of input).
     #[arg(long, value_name = "N")]
     pub parts: Option<usize>,
     /// Worker threads (default: all cores).

@@ -72,9 +72,11 @@ pub(crate) fn resolve(
 }
 
 /// Input bytes a part of the batch may hold by default: the parsed rows and links of a part take
-/// about three times its text. Measured at 10M lines (1.9 GB): 8 parts ran faster than 4 (smaller
-/// sorts stay in cache) and peaked 0.5 GB lower; more parts gained nothing.
-const PART_BYTES: u64 = 256 << 20;
+/// about three times its text. Since the next part is read while one is checked, small parts pay:
+/// at 10M lines (1.9 GB) 8 parts took 23.9-24.2 s and peaked at 3.8-3.9 GB, 16 parts 22.5-23.3 s
+/// and 3.3 GB, 48 to 128 parts 21.4-22.0 s and 3.0-3.1 GB (BENCHMARKS.md); at 1M, 6 parts ran
+/// faster than 1 (2.0 against 2.2 s).
+const PART_BYTES: u64 = 32 << 20;
 
 struct Progress(Option<ProgressBar>);
 
