@@ -8,6 +8,9 @@
 #
 #   benches/run.sh [LINES ...]        default: 1000000 10000000
 #   SKIP_DUCKDB=1 benches/run.sh ...  without the DuckDB reference
+#   PAIRS=5 benches/run.sh ...        then 5 more claimscrub / read_write pairs, one after the other,
+#                                     and the median of their ratios (the host's speed drifts by
+#                                     25-30 % within minutes; a pair's two runs see the same drift)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("${@:-1000000 10000000}")
@@ -26,9 +29,12 @@ if [ -z "${SKIP_DUCKDB:-}" ] && [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/pip" install --quiet duckdb
 fi
 
-# run NAME CMD...: wall seconds, user+sys seconds, peak RSS in MB
+# run NAME CMD...: wall seconds, user+sys seconds, peak RSS in MB. The inputs are read once first,
+# so that every system starts with them in the page cache (the one run first would otherwise pay
+# the disk for all three, after a larger batch pushed them out)
 run() {
   local name=$1; shift
+  cat "$dir"/claims.csv "$dir"/sessions.csv "$dir"/prescriptions.csv >/dev/null
   local log; log=$(mktemp)
   /usr/bin/time -v "$@" >/dev/null 2>"$log" || { echo "$name failed:"; tail -5 "$log"; }
   python3 - "$name" "$log" <<'PY'
@@ -70,5 +76,23 @@ PY
   run read_write "$baseline" "$dir" "$dir/out-read-write.csv"
   if [ -z "${SKIP_DUCKDB:-}" ]; then
     run duckdb "$venv/bin/python" benches/duckdb/run_reference.py "$dir" "$dir/out-duckdb" --mue "$dir/mue.csv" --ncci "$dir/ncci.txt" --quiet
+  fi
+  if [ "${PAIRS:-0}" -gt 0 ]; then
+    pairs=$(mktemp)
+    for _ in $(seq "$PAIRS"); do
+      run claimscrub "$bin" scrub "$dir" --out "$dir/out-claimscrub" --mue "$dir/mue.csv" --ncci "$dir/ncci.txt" --quiet
+      run read_write "$baseline" "$dir" "$dir/out-read-write.csv"
+    done | tee "$pairs"
+    python3 - "$pairs" <<'PY'
+import statistics, sys
+rows = [l.split("\t") for l in open(sys.argv[1]) if l.strip()]
+cs = [float(r[1]) for r in rows if r[0] == "claimscrub"]
+rw = [float(r[1]) for r in rows if r[0] == "read_write"]
+ratios = [a / b for a, b in zip(cs, rw)]
+print("pair ratios: " + ", ".join(f"{r:.2f}" for r in ratios))
+print(f"median ratio claimscrub / read_write: {statistics.median(ratios):.2f} "
+      f"(claimscrub median {statistics.median(cs):.2f} s, read_write median {statistics.median(rw):.2f} s)")
+PY
+    rm -f "$pairs"
   fi
 done
