@@ -73,4 +73,35 @@ mod tests {
         assert_eq!(ids(&f), [(0, "DUPLICATE_LINE")]);
         assert_eq!(f[0].2, "same patient, date, procedure and modifiers as claim C-2 line 9");
     }
+
+    #[test]
+    fn each_procedure_of_a_visit_on_its_own_and_other_patients_or_days_stay_quiet() {
+        let l = |claim, no, patient, date, cpt| {
+            line(claim, no, patient, "medicare", date, cpt, 1, "M54.50")
+        };
+        let f = run(
+            &[Rule::DuplicateLine],
+            vec![
+                l("C-1", 1, "P-1", "2025-03-10", "97124"),
+                l("C-1", 2, "P-1", "2025-03-10", "97140"),
+                l("C-1", 3, "P-1", "2025-03-10", "97124"),
+                l("C-1", 4, "P-1", "2025-03-10", "97140"),
+                l("C-1", 5, "P-1", "2025-03-10", "97124"),
+                l("C-2", 1, "P-2", "2025-03-10", "97124"), // another patient
+                l("C-3", 1, "P-1", "2025-03-11", "97124"), // another day
+            ],
+            vec![],
+            vec![],
+        );
+        let mut found: Vec<(u32, &str)> = f.iter().map(|(i, _, m)| (*i, m.as_str())).collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                (2, "same patient, date, procedure and modifiers as claim C-1 line 1"),
+                (3, "same patient, date, procedure and modifiers as claim C-1 line 2"),
+                (4, "same patient, date, procedure and modifiers as claim C-1 line 1"),
+            ]
+        );
+    }
 }
