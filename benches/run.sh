@@ -64,7 +64,10 @@ for n in "${sizes[@]}"; do
   lines=$(($(wc -l < "$dir/claims.csv") - 1))
   echo "== $lines claim lines, $((bytes / 1000000)) MB of CSV in $dir"
   echo -e "system\twall_s\tcpu_s\tpeak_rss_mb"
-  run claimscrub "$bin" scrub "$dir" --out "$dir/out-claimscrub" --mue "$dir/mue.csv" --ncci "$dir/ncci.txt" --quiet
+  # the two commands compared, run once here and again in each pair below
+  scrub=("$bin" scrub "$dir" --out "$dir/out-claimscrub" --mue "$dir/mue.csv" --ncci "$dir/ncci.txt" --quiet)
+  floor=("$baseline" "$dir" "$dir/out-read-write.csv")
+  run claimscrub "${scrub[@]}"
   # the findings must be the ones the generator planted
   python3 - "$dir/truth.csv" "$dir/out-claimscrub/rejections.csv" <<'PY'
 import csv, sys
@@ -73,15 +76,15 @@ with open(sys.argv[2]) as f:
     found = {(r[0], r[1], r[6]) for r in list(csv.reader(f))[1:]}
 print(f"findings: {len(found)}, planted: {len(truth)}, equal: {found == truth}")
 PY
-  run read_write "$baseline" "$dir" "$dir/out-read-write.csv"
+  run read_write "${floor[@]}"
   if [ -z "${SKIP_DUCKDB:-}" ]; then
     run duckdb "$venv/bin/python" benches/duckdb/run_reference.py "$dir" "$dir/out-duckdb" --mue "$dir/mue.csv" --ncci "$dir/ncci.txt" --quiet
   fi
   if [ "${PAIRS:-0}" -gt 0 ]; then
     pairs=$(mktemp)
     for _ in $(seq "$PAIRS"); do
-      run claimscrub "$bin" scrub "$dir" --out "$dir/out-claimscrub" --mue "$dir/mue.csv" --ncci "$dir/ncci.txt" --quiet
-      run read_write "$baseline" "$dir" "$dir/out-read-write.csv"
+      run claimscrub "${scrub[@]}"
+      run read_write "${floor[@]}"
     done | tee "$pairs"
     python3 - "$pairs" <<'PY'
 import statistics, sys

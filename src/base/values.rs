@@ -200,18 +200,11 @@ pub fn codes(s: &str) -> impl Iterator<Item = compact_str::CompactString> + '_ {
 
 /// An ICD-10-CM code as compared: upper-cased, without its dot (inline: no allocation).
 pub fn icd_key(code: &str) -> compact_str::CompactString {
-    // one copy of the text around its dot (a code has at most one): no char-by-char collect
-    let mut k = match code.split_once('.') {
-        None => compact_str::CompactString::from(code),
-        Some((a, b)) => {
-            let mut k = compact_str::CompactString::with_capacity(code.len() - 1);
-            k.push_str(a);
-            for part in b.split('.') {
-                k.push_str(part);
-            }
-            k
-        }
-    };
+    // the text around its dot copied piece by piece: no char-by-char collect
+    let mut k = compact_str::CompactString::with_capacity(code.len());
+    for piece in code.split('.') {
+        k.push_str(piece);
+    }
     k.make_ascii_uppercase();
     k
 }

@@ -48,14 +48,25 @@ impl<'a> RecordView<'a> {
 
     /// The value of field `i`, unescaped, or `None` when it is not valid UTF-8.
     pub fn value(&self, i: usize) -> Option<Cow<'a, str>> {
+        self.value_in(i, None)
+    }
+
+    /// As `value`, given the record's text when it was already checked as UTF-8 (`raw()` as a
+    /// `str`): the field is then a slice of it instead of being checked on its own.
+    pub fn value_in(&self, i: usize, record: Option<&'a str>) -> Option<Cow<'a, str>> {
         let s = self.fields[i];
-        let b = &self.bytes[s.start..s.end];
-        if s.escaped {
-            let text = std::str::from_utf8(b).ok()?;
-            Some(Cow::Owned(text.replace("\"\"", "\"")))
+        let text = match record {
+            Some(t) if s.start >= self.start && s.end <= self.end => {
+                t.get(s.start - self.start..s.end - self.start)?
+            }
+            // no checked text, or a field outside it
+            _ => std::str::from_utf8(&self.bytes[s.start..s.end]).ok()?,
+        };
+        Some(if s.escaped {
+            Cow::Owned(text.replace("\"\"", "\""))
         } else {
-            std::str::from_utf8(b).ok().map(Cow::Borrowed)
-        }
+            Cow::Borrowed(text)
+        })
     }
 }
 

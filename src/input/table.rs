@@ -107,22 +107,10 @@ impl<'a> Rec<'a> {
         }
         match (&self.messy, self.view, self.frame) {
             (Some(m), _, _) => Some(Cow::Borrowed(m[i].as_str())),
-            (None, Some(v), _) => {
-                let s = v.fields[i];
-                let record = *self.text.get_or_init(|| std::str::from_utf8(v.raw()).ok());
-                match record {
-                    Some(t) if s.start >= v.start && s.end <= v.end => {
-                        let text = t.get(s.start - v.start..s.end - v.start)?;
-                        Some(if s.escaped {
-                            Cow::Owned(text.replace("\"\"", "\""))
-                        } else {
-                            Cow::Borrowed(text)
-                        })
-                    }
-                    // a field outside the record's text, or bytes that are not UTF-8
-                    _ => v.value(i),
-                }
-            }
+            (None, Some(v), _) => v.value_in(
+                i,
+                *self.text.get_or_init(|| std::str::from_utf8(v.raw()).ok()),
+            ),
             (None, None, Some(f)) => Some(Cow::Borrowed(f[i])),
             _ => None,
         }

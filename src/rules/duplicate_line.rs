@@ -28,22 +28,25 @@ fn check(ctx: &Context) -> Vec<(u32, String)> {
         .filter(|v| v.lines.len() > 1)
         .flat_map_iter(|visit| {
             let mut g: SmallVec<[u32; 8]> = visit.lines.iter().copied().collect();
+            let procedure = |i: u32| {
+                let l = &lines[i as usize];
+                (l.cpt.as_str(), l.modifiers.as_str())
+            };
             // by procedure and modifiers, then "earlier" = by claim_id, then line_no as a
             // number, then file order
             g.sort_by(|&x, &y| {
                 let (lx, ly) = (&lines[x as usize], &lines[y as usize]);
-                (lx.cpt.as_str(), lx.modifiers.as_str())
-                    .cmp(&(ly.cpt.as_str(), ly.modifiers.as_str()))
+                procedure(x)
+                    .cmp(&procedure(y))
                     .then_with(|| b.claim_text(lx.claim_id).cmp(b.claim_text(ly.claim_id)))
                     .then_with(|| lx.line_no.cmp(&ly.line_no))
                     .then_with(|| lx.span.0.cmp(&ly.span.0))
             });
             let mut out = Vec::new();
-            let same = |x: u32, y: u32| {
-                let (lx, ly) = (&lines[x as usize], &lines[y as usize]);
-                lx.cpt == ly.cpt && lx.modifiers == ly.modifiers
-            };
-            for run in g.chunk_by(|&x, &y| same(x, y)).filter(|r| r.len() > 1) {
+            for run in g
+                .chunk_by(|&x, &y| procedure(x) == procedure(y))
+                .filter(|r| r.len() > 1)
+            {
                 let first = &lines[run[0] as usize];
                 let msg = format!(
                     "same patient, date, procedure and modifiers as claim {} line {}",
