@@ -99,9 +99,14 @@ impl Ledger {
         );
         // the part's claims, numbered after those of earlier parts
         let lines = &batch.lines;
-        let (hashes, groups) = crate::base::group::group_by(lines.len(), |i| {
-            batch.claim_text(lines[i as usize].claim_id)
-        });
+        // hashes and runs of lines of one claim were found as the records were read: the claim
+        // ids, scattered over the file, are read here only where two runs share a hash
+        let (hashes, groups) = crate::base::group::group_by_hashed_runs(
+            lines.len(),
+            |i| !lines[i as usize].claim_continues,
+            |i| lines[i as usize].claim_hash,
+            |i| batch.claim_text(lines[i as usize].claim_id),
+        );
         let claim_base = self.claim_keys.len();
         let mut claim_of = vec![0u32; lines.len()];
         for (c, g) in groups.iter().enumerate() {

@@ -117,6 +117,11 @@ pub struct ClaimLine {
     /// The record in the claims file: byte range (CSV) or (row, 0) (Parquet), to write it back out.
     pub span: (usize, usize),
     pub claim_id: ClaimText,
+    /// `group::hash_of` the claim_id text, taken while the record is read, so that grouping a
+    /// part's lines by claim reads no text but where two runs of lines share a hash.
+    pub claim_hash: u64,
+    /// The line read before it (in its part, in file order) has the same claim_id.
+    pub claim_continues: bool,
     pub line_no: u32,
     pub patient_id: ClaimText,
     /// Index of the payer profile in the policy.

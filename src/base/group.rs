@@ -29,11 +29,39 @@ pub fn group_by<K: Hash + Ord + Send>(
         .with_min_len(1 << 14)
         .filter(|&i| i == 0 || key(i) != key(i - 1))
         .collect();
+    runs_by_hash(n, starts, &key, |i| hash_of(key(i)))
+}
+
+/// As `group_by`, when the hash of every item's key was taken before (`hash(i)` = `hash_of(key(i))`)
+/// and where runs of equal neighbours start is known (`starts_run(i)`, true at least wherever
+/// `key(i) != key(i - 1)`, and for item 0): keys are then read only to tell apart runs that share
+/// a hash. The same groups in the same order as `group_by`.
+pub fn group_by_hashed_runs<K: Ord + Send>(
+    n: usize,
+    starts_run: impl Fn(u32) -> bool + Sync,
+    hash: impl Fn(u32) -> u64 + Sync,
+    key: impl Fn(u32) -> K + Sync,
+) -> (Vec<u64>, Vec<Group>) {
+    let starts: Vec<u32> = (0..n as u32)
+        .into_par_iter()
+        .with_min_len(1 << 14)
+        .filter(|&i| i == 0 || starts_run(i))
+        .collect();
+    runs_by_hash(n, starts, &key, |i| hash(i))
+}
+
+/// Items `0..n` whose runs start at `starts`, grouped by key; `hash(i)` is item `i`'s hash.
+fn runs_by_hash<K: Ord + Send>(
+    n: usize,
+    starts: Vec<u32>,
+    key: &(impl Fn(u32) -> K + Sync),
+    hash: impl Fn(u32) -> u64 + Sync,
+) -> (Vec<u64>, Vec<Group>) {
     if starts.len() * 4 > n * 3 {
-        return group_by_hash(n, &key, |k| hash_of(k));
+        return group_by_hash(n, key, hash);
     }
     let run_key = |r: u32| key(starts[r as usize]);
-    let (hashes, runs) = group_by_hash(starts.len(), &run_key, |k| hash_of(k));
+    let (hashes, runs) = group_by_hash(starts.len(), &run_key, |r| hash(starts[r as usize]));
     let end = |r: u32| starts.get(r as usize + 1).copied().unwrap_or(n as u32);
     let groups = runs
         .into_par_iter()
@@ -51,11 +79,11 @@ pub fn group_by<K: Hash + Ord + Send>(
 fn group_by_hash<K: Ord + Send>(
     n: usize,
     key: &(impl Fn(u32) -> K + Sync),
-    hash: impl Fn(K) -> u64 + Sync,
+    hash: impl Fn(u32) -> u64 + Sync,
 ) -> (Vec<u64>, Vec<Group>) {
     let mut hashed: Vec<(u64, u32)> = (0..n as u32)
         .into_par_iter()
-        .map(|i| (hash(key(i)), i))
+        .map(|i| (hash(i), i))
         .collect();
     hashed.par_sort_unstable();
     let groups: Vec<(u64, Group)> = hashed
@@ -144,5 +172,27 @@ mod tests {
         let mut groups: Vec<Vec<u32>> = groups.into_iter().map(|g| g.to_vec()).collect();
         groups.sort();
         assert_eq!(groups, vec![vec![0, 1, 3], vec![2, 6, 7], vec![4, 5]]);
+    }
+
+    #[test]
+    fn hashed_runs_group_as_group_by_does() {
+        let keys = ["a", "a", "b", "a", "c", "c", "b", "b", "b", "a"];
+        let key = |i: u32| keys[i as usize];
+        let expect = group_by(keys.len(), key);
+        // runs where the key changes, and more (a run may be cut anywhere), or every item its own
+        let exact = |i: u32| keys[i as usize] != keys[i as usize - 1];
+        for starts_run in [
+            &exact as &(dyn Fn(u32) -> bool + Sync),
+            &|i: u32| exact(i) || i % 3 == 0,
+            &|_| true,
+        ] {
+            let got = group_by_hashed_runs(keys.len(), starts_run, |i| hash_of(key(i)), key);
+            assert_eq!(got, expect);
+        }
+        // two keys of one hash in neighbouring runs stay two groups
+        let (_, groups) = group_by_hashed_runs(keys.len(), exact, |_| 7, key);
+        let mut groups: Vec<Vec<u32>> = groups.into_iter().map(|g| g.to_vec()).collect();
+        groups.sort();
+        assert_eq!(groups, vec![vec![0, 1, 3, 9], vec![2, 6, 7, 8], vec![4, 5]]);
     }
 }

@@ -178,6 +178,16 @@ impl<'a, S> TextBuilder<'a, S> {
         }
     }
 
+    /// The bytes of a text this builder made.
+    pub fn bytes(&self, t: Text<S>) -> &[u8] {
+        let (o, l) = (t.offset(), t.len());
+        if t.in_arena() {
+            &self.arena[o..o + l]
+        } else {
+            &self.raw[o..o + l]
+        }
+    }
+
     /// A value copied into the arena even when it is a slice of the file: for keys that are
     /// compared often, which then sit together instead of all over the file (cache and TLB).
     pub fn copy(&mut self, s: &str) -> Text<S> {

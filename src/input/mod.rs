@@ -362,7 +362,8 @@ fn read_table<T: Send + Rebase, S>(
     part: Option<(&PartIndex, usize)>,
     spec: &'static [(&'static str, bool)],
     key_column: Option<usize>,
-    build: impl Fn(&mut Row, &mut TextBuilder<S>, &Rec) -> Option<T> + Sync,
+    // the row before it in this chunk (for what a row shares with the one before it)
+    build: impl Fn(&mut Row, &mut TextBuilder<S>, &Rec, Option<&T>) -> Option<T> + Sync,
 ) -> Result<ReadRows<T>> {
     let cols = Columns::map(table, spec)?;
     let raw = table.bytes();
@@ -404,7 +405,7 @@ fn read_table<T: Send + Rebase, S>(
                     spec,
                     errors: Vec::new(),
                 };
-                match build(&mut row, &mut texts, rec) {
+                match build(&mut row, &mut texts, rec, part.rows.last()) {
                     Some(t) if row.errors.is_empty() => {
                         part.rows.push(t);
                         None
@@ -446,7 +447,7 @@ fn claims(
     part: Option<(&PartIndex, usize)>,
     policy: &Policy,
 ) -> Result<ReadRows<ClaimLine>> {
-    read_table(table, part, &CLAIMS, Some(0), |r, t, rec| {
+    read_table(table, part, &CLAIMS, Some(0), |r, t, rec, before| {
         let claim_id = r.req(0);
         let line_no = r.req(1);
         let line_no = r.parse(1, &line_no, |s| {
@@ -478,27 +479,38 @@ fn claims(
         let charge_text = r.req(11);
         let charge = r.parse(11, &charge_text, parse_charge);
         let diagnosis_codes = r.opt(12);
+        let claim_hash = crate::base::group::hash_of(&*claim_id);
+        // compared while both records are in the cache: the ledger's grouping by claim then
+        // needs no read of a text scattered over the file
+        let claim_continues = before.is_some_and(|b: &ClaimLine| {
+            b.claim_hash == claim_hash && t.bytes(b.claim_id) == claim_id.as_bytes()
+        });
+        // texts that linking and the rules read for every line are copied into the part's arena,
+        // where they lie in line order, instead of being read where the records are scattered
+        // over the file (an uncached read each); those only a message or output shows stay slices
         Some(ClaimLine {
             span: rec.span,
             claim_id: t.text(&claim_id),
+            claim_hash,
+            claim_continues,
             line_no: line_no?,
             patient_id: t.copy(&patient_id),
             payer: payer? as u8,
-            rendering_npi: t.text(&rendering_npi),
-            rx_id: t.text(&rx_id),
+            rendering_npi: t.copy(&rendering_npi),
+            rx_id: t.copy(&rx_id),
             date: date?,
             cpt,
             modifiers,
             units: units?,
             charge_text: t.text(&charge_text),
             charge: charge?,
-            diagnosis_codes: t.text(&diagnosis_codes),
+            diagnosis_codes: t.copy(&diagnosis_codes),
         })
     })
 }
 
 fn sessions(table: &RawTable, part: Option<(&PartIndex, usize)>) -> Result<ReadRows<SessionRow>> {
-    read_table(table, part, SESSIONS, None, |r, t, _| {
+    read_table(table, part, SESSIONS, None, |r, t, _, _| {
         let session_id = r.req(0);
         let patient_id = r.req(1);
         r.req(2);
@@ -532,7 +544,7 @@ fn documents(
         part,
         PRESCRIPTIONS,
         None,
-        |r, _: &mut TextBuilder<()>, rec| {
+        |r, _: &mut TextBuilder<()>, rec, _| {
             let rx_id = r.req(0);
             let patient_id = r.req(1);
             r.req(2);

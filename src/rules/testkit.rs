@@ -41,6 +41,8 @@ pub fn line(
     ClaimLine {
         span: (0, 0),
         claim_id: text(claim),
+        claim_hash: crate::base::group::hash_of(claim),
+        claim_continues: false,
         line_no: no,
         patient_id: text(patient),
         payer: policy.profile_index(payer).unwrap() as u8,
