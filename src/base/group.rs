@@ -29,7 +29,12 @@ pub fn group_by<K: Hash + Ord + Send>(
         .with_min_len(1 << 14)
         .filter(|&i| i == 0 || key(i) != key(i - 1))
         .collect();
-    runs_by_hash(n, starts, &key, |i| hash_of(key(i)))
+    let hash = |i: u32| hash_of(key(i));
+    if starts.len() * 4 > n * 3 {
+        // mostly runs of one: grouping the items themselves costs less
+        return group_by_hash(n, &key, hash);
+    }
+    runs_by_hash(n, starts, &key, hash)
 }
 
 /// As `group_by`, when the hash of every item's key was taken before (`hash(i)` = `hash_of(key(i))`)
@@ -50,16 +55,15 @@ pub fn group_by_hashed_runs<K: Ord + Send>(
     runs_by_hash(n, starts, &key, |i| hash(i))
 }
 
-/// Items `0..n` whose runs start at `starts`, grouped by key; `hash(i)` is item `i`'s hash.
+/// Items `0..n` whose runs start at `starts`, grouped by key; `hash(i)` is item `i`'s hash. Keys
+/// are read only where two runs share a hash (however many runs there are: grouping the items
+/// instead would read two keys of every run of several items).
 fn runs_by_hash<K: Ord + Send>(
     n: usize,
     starts: Vec<u32>,
     key: &(impl Fn(u32) -> K + Sync),
     hash: impl Fn(u32) -> u64 + Sync,
 ) -> (Vec<u64>, Vec<Group>) {
-    if starts.len() * 4 > n * 3 {
-        return group_by_hash(n, key, hash);
-    }
     let run_key = |r: u32| key(starts[r as usize]);
     let (hashes, runs) = group_by_hash(starts.len(), &run_key, |r| hash(starts[r as usize]));
     let end = |r: u32| starts.get(r as usize + 1).copied().unwrap_or(n as u32);
