@@ -1,7 +1,6 @@
 //! Raw tables: the records of one input file (CSV, gzip CSV or Parquet) with their line numbers and text.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -85,9 +84,9 @@ pub struct Rec<'a> {
     frame: Option<&'a [&'a str]>,
     /// The `\xNN` escapes within the record (empty on the clean path).
     escapes: &'a [usize],
-    /// CSV: the record's text as UTF-8, checked once when a value is first asked for; each field
-    /// is then a slice of it (one check a record instead of one a field: fields end at ASCII bytes).
-    text: OnceCell<Option<&'a str>>,
+    /// CSV: the record's text as UTF-8 (a slice of the file's, which `to_utf8` made UTF-8); each
+    /// field is then a slice of it (fields end at ASCII bytes).
+    text: Option<&'a str>,
 }
 
 impl<'a> Rec<'a> {
@@ -107,10 +106,7 @@ impl<'a> Rec<'a> {
         }
         match (&self.messy, self.view, self.frame) {
             (Some(m), _, _) => Some(Cow::Borrowed(m[i].as_str())),
-            (None, Some(v), _) => v.value_in(
-                i,
-                *self.text.get_or_init(|| std::str::from_utf8(v.raw()).ok()),
-            ),
+            (None, Some(v), _) => v.value_in(i, self.text),
             (None, None, Some(f)) => Some(Cow::Borrowed(f[i])),
             _ => None,
         }
@@ -428,11 +424,9 @@ impl RawTable {
                 // spans stay offsets into the whole file; the header is skipped by starting after it
                 Ok(
                     par_split_chunks(bytes, *data_start, *first_line, width, |_, go| {
-                        f(
-                            &mut |each: &mut dyn FnMut(&Rec)| {
-                                go(&mut |v| csv_rec(v, escapes, each))
-                            },
-                        )
+                        f(&mut |each: &mut dyn FnMut(&Rec)| {
+                            go(&mut |v| csv_rec(v, utf8(bytes), escapes, each))
+                        })
                     })
                     .1,
                 )
@@ -448,7 +442,7 @@ impl RawTable {
                             let at = c.start + at as usize;
                             let line = c.line + line as u64;
                             split_one(bytes, at, c.end, line, width, &mut fields, &mut |v| {
-                                csv_rec(v, escapes, each)
+                                csv_rec(v, utf8(bytes), escapes, each)
                             });
                         }
                     })
@@ -478,7 +472,7 @@ impl RawTable {
                                     messy: None,
                                     frame: Some(&fields),
                                     escapes: &[],
-                                    text: OnceCell::new(),
+                                    text: None,
                                 });
                             };
                             match members {
@@ -525,7 +519,7 @@ impl RawTable {
                     par_split_chunks(bytes, *data_start, *first_line, width, |c, go| {
                         let mut blocks: Vec<(Chunk, Members)> = vec![(*c, vec![Vec::new(); parts])];
                         go(&mut |v| {
-                            csv_rec(v, escapes, &mut |rec: &Rec| {
+                            csv_rec(v, utf8(bytes), escapes, &mut |rec: &Rec| {
                                 let (b, _) = blocks.last().expect("one block at least");
                                 let (at, line) =
                                     (rec.span.0 - b.start, (rec.line - b.line) as usize);
@@ -599,8 +593,17 @@ impl RawTable {
     }
 }
 
-/// A CSV record as a `Rec`; `escapes` are the file's (see `encoding`).
-fn csv_rec(v: &RecordView, escapes: &[usize], each: &mut dyn FnMut(&Rec)) {
+/// The text of a CSV table as `str`.
+fn utf8(bytes: &FileBytes) -> &str {
+    // SAFETY: every CSV body is made by `from_csv`, whose `to_utf8` checked the bytes as UTF-8 or
+    // wrote them anew as UTF-8 (the file's bytes mapped stay as they were: an input that nothing
+    // writes while a scrub reads it, as `read` says). Checking again cost a scan of every record
+    // in each of its two passes.
+    unsafe { std::str::from_utf8_unchecked(bytes) }
+}
+
+/// A CSV record as a `Rec`; `text` is the file's, `escapes` its escapes (see `encoding`).
+fn csv_rec(v: &RecordView, text: &str, escapes: &[usize], each: &mut dyn FnMut(&Rec)) {
     let messy = v.messy.then(|| messy_fields(v.raw()));
     let escapes = if escapes.is_empty() {
         escapes
@@ -616,7 +619,8 @@ fn csv_rec(v: &RecordView, escapes: &[usize], each: &mut dyn FnMut(&Rec)) {
         messy,
         frame: None,
         escapes,
-        text: OnceCell::new(),
+        // records begin and end at ASCII bytes: always on character boundaries
+        text: text.get(v.start..v.end),
     });
 }
 
