@@ -370,7 +370,11 @@ fn split_records_in<const LINES: bool>(
                 end: e,
                 escaped: false,
             });
-            (pos, line) = if nl < n { (nl + 1, line + 1) } else { (n, line) };
+            (pos, line) = if nl < n {
+                (nl + 1, line + 1)
+            } else {
+                (n, line)
+            };
             each(&RecordView {
                 bytes,
                 start,
@@ -718,7 +722,11 @@ mod tests {
             usize::MAX,
             &mut fields,
             &mut |r: &RecordView| {
-                let f: Vec<_> = r.fields.iter().map(|s| (s.start, s.end, s.escaped)).collect();
+                let f: Vec<_> = r
+                    .fields
+                    .iter()
+                    .map(|s| (s.start, s.end, s.escaped))
+                    .collect();
                 out.push(format!(
                     "{} {}..{} {:?} {} {:?}",
                     r.line, r.start, r.end, f, r.messy, r.runaway
@@ -735,7 +743,9 @@ mod tests {
         // quote (the fast path) and some with one (the general loop) around them
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (x >> 33) as usize
         };
         for case in 0..3000 {
