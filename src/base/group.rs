@@ -52,7 +52,7 @@ pub fn group_by_hashed_runs<K: Ord + Send>(
         .with_min_len(1 << 14)
         .filter(|&i| i == 0 || starts_run(i))
         .collect();
-    runs_by_hash(n, starts, &key, |i| hash(i))
+    runs_by_hash(n, starts, &key, hash)
 }
 
 /// Items `0..n` whose runs start at `starts`, grouped by key; `hash(i)` is item `i`'s hash. Keys
@@ -187,7 +187,7 @@ mod tests {
         let exact = |i: u32| keys[i as usize] != keys[i as usize - 1];
         for starts_run in [
             &exact as &(dyn Fn(u32) -> bool + Sync),
-            &|i: u32| exact(i) || i % 3 == 0,
+            &|i: u32| exact(i) || i.is_multiple_of(3),
             &|_| true,
         ] {
             let got = group_by_hashed_runs(keys.len(), starts_run, |i| hash_of(key(i)), key);
