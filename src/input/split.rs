@@ -173,7 +173,7 @@ pub fn split_one(
     fields: &mut Vec<Span>,
     each: &mut dyn FnMut(&RecordView),
 ) {
-    split_records(data, at, end, line, width, 1, fields, each);
+    split_records::<true>(data, at, end, line, width, 1, fields, each);
 }
 
 /// How far past a cut point `cut` looks for a line end outside quotes before it takes the first
@@ -257,7 +257,7 @@ fn split_range(
     width: usize,
     each: &mut dyn FnMut(&RecordView),
 ) -> (usize, u64) {
-    split_records(
+    split_records::<true>(
         data,
         a,
         b,
@@ -301,24 +301,11 @@ fn looks_like_records(data: &[u8], open: usize, close: usize, need: usize) -> bo
 /// A quoted note with line breaks in a well-formed record stays one field whatever its lines hold;
 /// so does one whose lines do not look like records. Each decision reads only the file from the
 /// record's start, so every chunk that starts at a true record boundary splits as one pass would.
+///
+/// `LINES`: with the path for a record on one line without quotes (`plain_line`); off only in a
+/// test that it reads every record as the general loop does.
 #[allow(clippy::too_many_arguments)]
-fn split_records(
-    data: &[u8],
-    a: usize,
-    b: usize,
-    first_line: u64,
-    width: usize,
-    max: usize,
-    fields: &mut Vec<Span>,
-    each: &mut dyn FnMut(&RecordView),
-) -> (usize, u64) {
-    split_records_in::<true>(data, a, b, first_line, width, max, fields, each)
-}
-
-/// `split_records`; `LINES`: with the path for a line without quotes (off only to test that it
-/// reads every record as the general loop does).
-#[allow(clippy::too_many_arguments)]
-fn split_records_in<const LINES: bool>(
+fn split_records<const LINES: bool>(
     data: &[u8],
     a: usize,
     b: usize,
@@ -347,171 +334,143 @@ fn split_records_in<const LINES: bool>(
         }
         let (start, start_line) = (pos, line);
         fields.clear();
-        // The common record: one line without a quote. Its fields are the text between its
-        // commas, found in two scans of the line instead of one search a field (a search for a
-        // few bytes costs more to start than to run); the general loop below reads it alike.
-        let nl = memchr::memchr(b'\n', &bytes[pos..]).map_or(n, |j| pos + j);
-        if LINES && memchr::memchr(b'"', &bytes[pos..nl]).is_none() {
-            let mut e = nl;
-            if e > pos && bytes[e - 1] == b'\r' {
-                e -= 1;
-            }
-            let mut f = pos;
-            for c in memchr::memchr_iter(b',', &bytes[pos..e]) {
-                fields.push(Span {
-                    start: f,
-                    end: pos + c,
-                    escaped: false,
-                });
-                f = pos + c + 1;
-            }
-            fields.push(Span {
-                start: f,
-                end: e,
-                escaped: false,
-            });
+        let plain = if LINES {
+            plain_line(bytes, pos, fields)
+        } else {
+            None
+        };
+        let (end, messy, runaway) = if let Some((end, nl)) = plain {
             (pos, line) = if nl < n {
                 (nl + 1, line + 1)
             } else {
                 (n, line)
             };
-            each(&RecordView {
-                bytes,
-                start,
-                end: e,
-                line: start_line,
-                fields,
-                messy: false,
-                runaway: None,
-            });
-            count += 1;
-            if count == max {
-                break;
-            }
-            continue;
-        }
-        let mut messy = false;
-        // the first quoted field that may have been a stray quote: (field, after the quote, line)
-        let mut suspect: Option<(usize, usize, u64)> = None;
-        let mut unclosed = false;
-        let mut end = n;
-        loop {
-            if pos < n && bytes[pos] == b'"' {
-                // quoted field: up to the quote that is not doubled
-                let fstart = pos + 1;
-                let mut i = fstart;
-                let mut escaped = false;
-                let close = loop {
-                    match memchr::memchr(b'"', &bytes[i..]) {
-                        None => break None,
-                        Some(j) => {
-                            let q = i + j;
-                            if bytes.get(q + 1) == Some(&b'"') {
-                                escaped = true;
-                                i = q + 2;
-                            } else {
-                                break Some(q);
+            (end, false, None)
+        } else {
+            let mut messy = false;
+            // the first quoted field that may have been a stray quote: (field, after the quote, line)
+            let mut suspect: Option<(usize, usize, u64)> = None;
+            let mut unclosed = false;
+            let mut end = n;
+            loop {
+                if pos < n && bytes[pos] == b'"' {
+                    // quoted field: up to the quote that is not doubled
+                    let fstart = pos + 1;
+                    let mut i = fstart;
+                    let mut escaped = false;
+                    let close = loop {
+                        match memchr::memchr(b'"', &bytes[i..]) {
+                            None => break None,
+                            Some(j) => {
+                                let q = i + j;
+                                if bytes.get(q + 1) == Some(&b'"') {
+                                    escaped = true;
+                                    i = q + 2;
+                                } else {
+                                    break Some(q);
+                                }
                             }
                         }
+                    };
+                    let Some(close) = close else {
+                        // never closed: a stray quote whatever follows it
+                        suspect = suspect.or(Some((fields.len(), fstart, line)));
+                        unclosed = true;
+                        break;
+                    };
+                    let breaks = memchr::memchr_iter(b'\n', &bytes[fstart..close]).count() as u64;
+                    if breaks > 0 {
+                        if suspect.is_none() && looks_like_records(bytes, fstart, close, need) {
+                            suspect = Some((fields.len(), fstart, line));
+                        }
+                        line += breaks;
                     }
-                };
-                let Some(close) = close else {
-                    // never closed: a stray quote whatever follows it
-                    suspect = suspect.or(Some((fields.len(), fstart, line)));
-                    unclosed = true;
-                    break;
-                };
-                let breaks = memchr::memchr_iter(b'\n', &bytes[fstart..close]).count() as u64;
-                if breaks > 0 {
-                    if suspect.is_none() && looks_like_records(bytes, fstart, close, need) {
-                        suspect = Some((fields.len(), fstart, line));
+                    fields.push(Span {
+                        start: fstart,
+                        end: close,
+                        escaped,
+                    });
+                    pos = close + 1;
+                    // text between the closing quote and the delimiter
+                    match bytes.get(pos) {
+                        None | Some(b',') | Some(b'\n') => {}
+                        Some(b'\r') if matches!(bytes.get(pos + 1), None | Some(b'\n')) => {}
+                        Some(_) => {
+                            messy = true;
+                            let j = memchr::memchr2(b',', b'\n', &bytes[pos..])
+                                .map(|j| pos + j)
+                                .unwrap_or(n);
+                            pos = j;
+                        }
                     }
-                    line += breaks;
+                } else {
+                    let j = memchr::memchr2(b',', b'\n', &bytes[pos..])
+                        .map(|j| pos + j)
+                        .unwrap_or(n);
+                    let mut fend = j;
+                    // a \r before the line end belongs to the line end
+                    if fend > pos && bytes[fend - 1] == b'\r' && (j == n || bytes[j] == b'\n') {
+                        fend -= 1;
+                    }
+                    fields.push(Span {
+                        start: pos,
+                        end: fend,
+                        escaped: false,
+                    });
+                    pos = j;
                 }
-                fields.push(Span {
-                    start: fstart,
-                    end: close,
-                    escaped,
-                });
-                pos = close + 1;
-                // text between the closing quote and the delimiter
                 match bytes.get(pos) {
-                    None | Some(b',') | Some(b'\n') => {}
-                    Some(b'\r') if matches!(bytes.get(pos + 1), None | Some(b'\n')) => {}
-                    Some(_) => {
-                        messy = true;
-                        let j = memchr::memchr2(b',', b'\n', &bytes[pos..])
-                            .map(|j| pos + j)
-                            .unwrap_or(n);
-                        pos = j;
+                    Some(b',') => pos += 1,
+                    _ => {
+                        let mut e = pos.min(n);
+                        if e > start && bytes[e - 1] == b'\r' {
+                            e -= 1;
+                        }
+                        end = e;
+                        if pos < n {
+                            // the line end: \n or \r\n
+                            pos += if bytes[pos] == b'\r' && bytes.get(pos + 1) == Some(&b'\n') {
+                                2
+                            } else {
+                                1
+                            };
+                            line += 1;
+                        }
+                        break;
                     }
                 }
-            } else {
-                let j = memchr::memchr2(b',', b'\n', &bytes[pos..])
-                    .map(|j| pos + j)
-                    .unwrap_or(n);
-                let mut fend = j;
-                // a \r before the line end belongs to the line end
-                if fend > pos && bytes[fend - 1] == b'\r' && (j == n || bytes[j] == b'\n') {
-                    fend -= 1;
-                }
-                fields.push(Span {
-                    start: pos,
-                    end: fend,
-                    escaped: false,
-                });
-                pos = j;
-            }
-            match bytes.get(pos) {
-                Some(b',') => pos += 1,
-                _ => {
-                    let mut e = pos.min(n);
-                    if e > start && bytes[e - 1] == b'\r' {
-                        e -= 1;
-                    }
-                    end = e;
-                    if pos < n {
-                        // the line end: \n or \r\n
-                        pos += if bytes[pos] == b'\r' && bytes.get(pos + 1) == Some(&b'\n') {
-                            2
-                        } else {
-                            1
-                        };
-                        line += 1;
-                    }
+                if pos >= n {
+                    // a trailing comma at the end of the data: one more, empty field
+                    fields.push(Span {
+                        start: n,
+                        end: n,
+                        escaped: false,
+                    });
+                    end = n;
                     break;
                 }
             }
-            if pos >= n {
-                // a trailing comma at the end of the data: one more, empty field
-                fields.push(Span {
-                    start: n,
-                    end: n,
-                    escaped: false,
-                });
-                end = n;
-                break;
-            }
-        }
-        let mut runaway = None;
-        if let Some((field, fstart, open_line)) = suspect {
-            if unclosed || messy || fields.len() != width {
-                // the record ends where the line of the stray quote ends
-                fields.truncate(field);
-                let line_end = memchr::memchr(b'\n', &bytes[fstart..]).map(|j| fstart + j);
-                end = line_end.unwrap_or(n);
-                if end > fstart && bytes[end - 1] == b'\r' {
-                    end -= 1;
+            let mut runaway = None;
+            if let Some((field, fstart, open_line)) = suspect {
+                if unclosed || messy || fields.len() != width {
+                    // the record ends where the line of the stray quote ends
+                    fields.truncate(field);
+                    let line_end = memchr::memchr(b'\n', &bytes[fstart..]).map(|j| fstart + j);
+                    end = line_end.unwrap_or(n);
+                    if end > fstart && bytes[end - 1] == b'\r' {
+                        end -= 1;
+                    }
+                    pos = line_end.map_or(n, |e| e + 1);
+                    line = open_line + 1;
+                    messy = false;
+                    runaway = Some(Runaway {
+                        field,
+                        line: open_line,
+                    });
                 }
-                pos = line_end.map_or(n, |e| e + 1);
-                line = open_line + 1;
-                messy = false;
-                runaway = Some(Runaway {
-                    field,
-                    line: open_line,
-                });
             }
-        }
+            (end, messy, runaway)
+        };
         each(&RecordView {
             bytes,
             start,
@@ -527,6 +486,37 @@ fn split_records_in<const LINES: bool>(
         }
     }
     (pos, line)
+}
+
+/// The common record: one line without a quote, starting at `pos`. Its fields are the text between
+/// its commas, found in two scans of the line instead of one search a field (a search for a few
+/// bytes costs more to start than to run); the general loop of `split_records` reads it alike.
+/// Returns where the record ends (before a `\r\n` or `\n`) and where its line ends (`\n`, or the
+/// end of the data), or `None` when the line holds a quote (`fields` then untouched).
+fn plain_line(bytes: &[u8], pos: usize, fields: &mut Vec<Span>) -> Option<(usize, usize)> {
+    let nl = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |j| pos + j);
+    if memchr::memchr(b'"', &bytes[pos..nl]).is_some() {
+        return None;
+    }
+    let mut end = nl;
+    if end > pos && bytes[end - 1] == b'\r' {
+        end -= 1;
+    }
+    let mut f = pos;
+    for c in memchr::memchr_iter(b',', &bytes[pos..end]) {
+        fields.push(Span {
+            start: f,
+            end: pos + c,
+            escaped: false,
+        });
+        f = pos + c + 1;
+    }
+    fields.push(Span {
+        start: f,
+        end,
+        escaped: false,
+    });
+    Some((end, nl))
 }
 
 /// The fields of a messy record, as the `csv` crate reads them.
@@ -708,12 +698,12 @@ mod tests {
         (chunks, parts.concat())
     }
 
-    /// Spans, lines and flags of every record `split_records_in::<LINES>` finds in `data`, with
+    /// Spans, lines and flags of every record `split_records::<LINES>` finds in `data`, with
     /// where it stopped.
     fn spans_of<const LINES: bool>(data: &[u8], width: usize) -> Vec<String> {
         let mut out = Vec::new();
         let mut fields = Vec::new();
-        let end = split_records_in::<LINES>(
+        let end = split_records::<LINES>(
             data,
             0,
             data.len(),
