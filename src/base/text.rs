@@ -89,6 +89,16 @@ impl<S> Text<S> {
         self.0 & ARENA != 0
     }
 
+    /// The bytes this text names: in the file's bytes `raw` or in `arena`.
+    fn bytes_in<'b>(self, raw: &'b [u8], arena: &'b [u8]) -> &'b [u8] {
+        let (o, l) = (self.offset(), self.len());
+        if self.in_arena() {
+            &arena[o..o + l]
+        } else {
+            &raw[o..o + l]
+        }
+    }
+
     /// Move an arena value by `base` (arenas of chunks are joined end to end).
     pub fn rebase(&mut self, base: usize) {
         if self.in_arena() && !self.is_empty() {
@@ -143,12 +153,7 @@ impl<S> Texts<S> {
     }
 
     pub fn get(&self, t: Text<S>) -> &str {
-        let (o, l) = (t.offset(), t.len());
-        let b = if t.in_arena() {
-            &self.arena[o..o + l]
-        } else {
-            &self.raw[o..o + l]
-        };
+        let b = t.bytes_in(&self.raw, &self.arena);
         debug_assert!(std::str::from_utf8(b).is_ok());
         // SAFETY: every Text is made by `TextBuilder::text` from a `&str` (or by `rebase`, which
         // keeps its bytes), so the bytes it names are valid UTF-8; checking again on every read
@@ -180,12 +185,7 @@ impl<'a, S> TextBuilder<'a, S> {
 
     /// The bytes of a text this builder made.
     pub fn bytes(&self, t: Text<S>) -> &[u8] {
-        let (o, l) = (t.offset(), t.len());
-        if t.in_arena() {
-            &self.arena[o..o + l]
-        } else {
-            &self.raw[o..o + l]
-        }
+        t.bytes_in(self.raw, &self.arena)
     }
 
     /// A value copied into the arena even when it is a slice of the file: for keys that are
