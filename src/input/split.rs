@@ -303,7 +303,7 @@ fn looks_like_records(data: &[u8], open: usize, close: usize, need: usize) -> bo
 /// record's start, so every chunk that starts at a true record boundary splits as one pass would.
 ///
 /// `LINES`: with the path for a record on one line without quotes (`plain_line`); off only in a
-/// test that it reads every record as the general loop does.
+/// test that it reads every record as `any_record` does.
 #[allow(clippy::too_many_arguments)]
 fn split_records<const LINES: bool>(
     data: &[u8],
@@ -339,138 +339,18 @@ fn split_records<const LINES: bool>(
         } else {
             None
         };
-        let (end, messy, runaway) = if let Some((end, nl)) = plain {
-            (pos, line) = if nl < n {
-                (nl + 1, line + 1)
-            } else {
-                (n, line)
-            };
-            (end, false, None)
-        } else {
-            let mut messy = false;
-            // the first quoted field that may have been a stray quote: (field, after the quote, line)
-            let mut suspect: Option<(usize, usize, u64)> = None;
-            let mut unclosed = false;
-            let mut end = n;
-            loop {
-                if pos < n && bytes[pos] == b'"' {
-                    // quoted field: up to the quote that is not doubled
-                    let fstart = pos + 1;
-                    let mut i = fstart;
-                    let mut escaped = false;
-                    let close = loop {
-                        match memchr::memchr(b'"', &bytes[i..]) {
-                            None => break None,
-                            Some(j) => {
-                                let q = i + j;
-                                if bytes.get(q + 1) == Some(&b'"') {
-                                    escaped = true;
-                                    i = q + 2;
-                                } else {
-                                    break Some(q);
-                                }
-                            }
-                        }
-                    };
-                    let Some(close) = close else {
-                        // never closed: a stray quote whatever follows it
-                        suspect = suspect.or(Some((fields.len(), fstart, line)));
-                        unclosed = true;
-                        break;
-                    };
-                    let breaks = memchr::memchr_iter(b'\n', &bytes[fstart..close]).count() as u64;
-                    if breaks > 0 {
-                        if suspect.is_none() && looks_like_records(bytes, fstart, close, need) {
-                            suspect = Some((fields.len(), fstart, line));
-                        }
-                        line += breaks;
-                    }
-                    fields.push(Span {
-                        start: fstart,
-                        end: close,
-                        escaped,
-                    });
-                    pos = close + 1;
-                    // text between the closing quote and the delimiter
-                    match bytes.get(pos) {
-                        None | Some(b',') | Some(b'\n') => {}
-                        Some(b'\r') if matches!(bytes.get(pos + 1), None | Some(b'\n')) => {}
-                        Some(_) => {
-                            messy = true;
-                            let j = memchr::memchr2(b',', b'\n', &bytes[pos..])
-                                .map(|j| pos + j)
-                                .unwrap_or(n);
-                            pos = j;
-                        }
-                    }
+        let (end, messy, runaway, next) = match plain {
+            Some((end, nl)) => {
+                let next = if nl < n {
+                    (nl + 1, line + 1)
                 } else {
-                    let j = memchr::memchr2(b',', b'\n', &bytes[pos..])
-                        .map(|j| pos + j)
-                        .unwrap_or(n);
-                    let mut fend = j;
-                    // a \r before the line end belongs to the line end
-                    if fend > pos && bytes[fend - 1] == b'\r' && (j == n || bytes[j] == b'\n') {
-                        fend -= 1;
-                    }
-                    fields.push(Span {
-                        start: pos,
-                        end: fend,
-                        escaped: false,
-                    });
-                    pos = j;
-                }
-                match bytes.get(pos) {
-                    Some(b',') => pos += 1,
-                    _ => {
-                        let mut e = pos.min(n);
-                        if e > start && bytes[e - 1] == b'\r' {
-                            e -= 1;
-                        }
-                        end = e;
-                        if pos < n {
-                            // the line end: \n or \r\n
-                            pos += if bytes[pos] == b'\r' && bytes.get(pos + 1) == Some(&b'\n') {
-                                2
-                            } else {
-                                1
-                            };
-                            line += 1;
-                        }
-                        break;
-                    }
-                }
-                if pos >= n {
-                    // a trailing comma at the end of the data: one more, empty field
-                    fields.push(Span {
-                        start: n,
-                        end: n,
-                        escaped: false,
-                    });
-                    end = n;
-                    break;
-                }
+                    (n, line)
+                };
+                (end, false, None, next)
             }
-            let mut runaway = None;
-            if let Some((field, fstart, open_line)) = suspect {
-                if unclosed || messy || fields.len() != width {
-                    // the record ends where the line of the stray quote ends
-                    fields.truncate(field);
-                    let line_end = memchr::memchr(b'\n', &bytes[fstart..]).map(|j| fstart + j);
-                    end = line_end.unwrap_or(n);
-                    if end > fstart && bytes[end - 1] == b'\r' {
-                        end -= 1;
-                    }
-                    pos = line_end.map_or(n, |e| e + 1);
-                    line = open_line + 1;
-                    messy = false;
-                    runaway = Some(Runaway {
-                        field,
-                        line: open_line,
-                    });
-                }
-            }
-            (end, messy, runaway)
+            None => any_record(bytes, pos, line, need, width, fields),
         };
+        (pos, line) = next;
         each(&RecordView {
             bytes,
             start,
@@ -488,9 +368,147 @@ fn split_records<const LINES: bool>(
     (pos, line)
 }
 
+/// Any record, read field by field (quotes, stray quotes, text after a closing quote), starting
+/// at `start` on `line` (see `split_records`): where it ends (before its line end), whether it is
+/// messy, its runaway quote if any, and where and on which line the next record starts.
+fn any_record(
+    bytes: &[u8],
+    start: usize,
+    line: u64,
+    need: usize,
+    width: usize,
+    fields: &mut Vec<Span>,
+) -> (usize, bool, Option<Runaway>, (usize, u64)) {
+    let n = bytes.len();
+    let (mut pos, mut line) = (start, line);
+    let mut messy = false;
+    // the first quoted field that may have been a stray quote: (field, after the quote, line)
+    let mut suspect: Option<(usize, usize, u64)> = None;
+    let mut unclosed = false;
+    let mut end = n;
+    loop {
+        if pos < n && bytes[pos] == b'"' {
+            // quoted field: up to the quote that is not doubled
+            let fstart = pos + 1;
+            let mut i = fstart;
+            let mut escaped = false;
+            let close = loop {
+                match memchr::memchr(b'"', &bytes[i..]) {
+                    None => break None,
+                    Some(j) => {
+                        let q = i + j;
+                        if bytes.get(q + 1) == Some(&b'"') {
+                            escaped = true;
+                            i = q + 2;
+                        } else {
+                            break Some(q);
+                        }
+                    }
+                }
+            };
+            let Some(close) = close else {
+                // never closed: a stray quote whatever follows it
+                suspect = suspect.or(Some((fields.len(), fstart, line)));
+                unclosed = true;
+                break;
+            };
+            let breaks = memchr::memchr_iter(b'\n', &bytes[fstart..close]).count() as u64;
+            if breaks > 0 {
+                if suspect.is_none() && looks_like_records(bytes, fstart, close, need) {
+                    suspect = Some((fields.len(), fstart, line));
+                }
+                line += breaks;
+            }
+            fields.push(Span {
+                start: fstart,
+                end: close,
+                escaped,
+            });
+            pos = close + 1;
+            // text between the closing quote and the delimiter
+            match bytes.get(pos) {
+                None | Some(b',') | Some(b'\n') => {}
+                Some(b'\r') if matches!(bytes.get(pos + 1), None | Some(b'\n')) => {}
+                Some(_) => {
+                    messy = true;
+                    let j = memchr::memchr2(b',', b'\n', &bytes[pos..])
+                        .map(|j| pos + j)
+                        .unwrap_or(n);
+                    pos = j;
+                }
+            }
+        } else {
+            let j = memchr::memchr2(b',', b'\n', &bytes[pos..])
+                .map(|j| pos + j)
+                .unwrap_or(n);
+            let mut fend = j;
+            // a \r before the line end belongs to the line end
+            if fend > pos && bytes[fend - 1] == b'\r' && (j == n || bytes[j] == b'\n') {
+                fend -= 1;
+            }
+            fields.push(Span {
+                start: pos,
+                end: fend,
+                escaped: false,
+            });
+            pos = j;
+        }
+        match bytes.get(pos) {
+            Some(b',') => pos += 1,
+            _ => {
+                let mut e = pos.min(n);
+                if e > start && bytes[e - 1] == b'\r' {
+                    e -= 1;
+                }
+                end = e;
+                if pos < n {
+                    // the line end: \n or \r\n
+                    pos += if bytes[pos] == b'\r' && bytes.get(pos + 1) == Some(&b'\n') {
+                        2
+                    } else {
+                        1
+                    };
+                    line += 1;
+                }
+                break;
+            }
+        }
+        if pos >= n {
+            // a trailing comma at the end of the data: one more, empty field
+            fields.push(Span {
+                start: n,
+                end: n,
+                escaped: false,
+            });
+            end = n;
+            break;
+        }
+    }
+    let mut runaway = None;
+    if let Some((field, fstart, open_line)) = suspect {
+        if unclosed || messy || fields.len() != width {
+            // the record ends where the line of the stray quote ends
+            fields.truncate(field);
+            let line_end = memchr::memchr(b'\n', &bytes[fstart..]).map(|j| fstart + j);
+            end = line_end.unwrap_or(n);
+            if end > fstart && bytes[end - 1] == b'\r' {
+                end -= 1;
+            }
+            pos = line_end.map_or(n, |e| e + 1);
+            line = open_line + 1;
+            messy = false;
+            runaway = Some(Runaway {
+                field,
+                line: open_line,
+            });
+        }
+    }
+    (end, messy, runaway, (pos, line))
+}
+
 /// The common record: one line without a quote, starting at `pos`. Its fields are the text between
 /// its commas, found in two scans of the line instead of one search a field (a search for a few
-/// bytes costs more to start than to run); the general loop of `split_records` reads it alike.
+/// bytes costs more to start than to run); `any_record` reads it alike.
 /// Returns where the record ends (before a `\r\n` or `\n`) and where its line ends (`\n`, or the
 /// end of the data), or `None` when the line holds a quote (`fields` then untouched).
 fn plain_line(bytes: &[u8], pos: usize, fields: &mut Vec<Span>) -> Option<(usize, usize)> {
@@ -730,7 +748,7 @@ mod tests {
     #[test]
     fn lines_without_quotes_split_as_the_general_loop_splits_them() {
         // texts of commas, line ends, carriage returns, quotes and letters, most lines without a
-        // quote (the fast path) and some with one (the general loop) around them
+        // quote (the fast path) and some with one (`any_record`) around them
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {
             x = x
