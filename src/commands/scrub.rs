@@ -376,10 +376,41 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
         }
         None => None,
     };
+    let input = |i: usize| summary::InputFile {
+        name: &input_files[i],
+        path: &path_text[i],
+        bytes: bytes[i],
+    };
+    let command_line: Vec<String> = std::env::args().collect();
+    let facts = summary::RunFacts {
+        ledger: &ledger,
+        holding: &holding,
+        policy: &policy,
+        code_sets: &code_sets,
+        mue_source: mue.as_ref().map(|m| m.source.as_str()),
+        ncci: &ncci,
+        inputs: [input(0), input(1), input(2)],
+        absent_columns: &tables_absent,
+        warnings: &warnings,
+        hold: args.hold.name(),
+        started_at: &started_at,
+        command_line: &command_line,
+        state: state.as_ref().map(|s| {
+            serde_json::json!({
+                "path": s.path.display().to_string(),
+                "dry_run": s.dry_run,
+                "earlier_lines_read": s.earlier_lines,
+                "recorded": !s.dry_run,
+            })
+        }),
+    };
     let staging = Staging::new(&args.out)?;
     // the run is written into the state's open transaction while the outputs are written; it is
     // committed only once they are in place
-    let ((a, b), prepared, x12_written) = std::thread::scope(|s| {
+    let ((a, b), prepared, x12_written, summary) = std::thread::scope(|s| {
+        // the summary's counts are one more pass over the ledger: beside the writers, which
+        // mostly wait on the kernel's copy into the files
+        let summary = s.spawn(|| summary::build(&facts));
         let prepare = match (&mut state, &run) {
             (Some(st), Some(run)) => Some(s.spawn(|| st.prepare(run, &ledger, &holding))),
             _ => None,
@@ -412,6 +443,7 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
             written,
             prepare.map(|h| h.join()),
             x12_writing.map(|h| h.join()),
+            summary.join(),
         )
     });
     // a full disk ends the run here: the staging folder goes, the earlier outputs stay whole
@@ -444,36 +476,8 @@ pub fn run(args: Box<ScrubArgs>) -> Result<i32> {
             .context("the nightly state: cannot record the run")?;
     }
     crate::timing("outputs written (and the run prepared in the state)");
-    let input = |i: usize| summary::InputFile {
-        name: &input_files[i],
-        path: &path_text[i],
-        bytes: bytes[i],
-    };
-    let command_line: Vec<String> = std::env::args().collect();
-    let facts = summary::RunFacts {
-        ledger: &ledger,
-        holding: &holding,
-        policy: &policy,
-        code_sets: &code_sets,
-        mue_source: mue.as_ref().map(|m| m.source.as_str()),
-        ncci: &ncci,
-        inputs: [input(0), input(1), input(2)],
-        absent_columns: &tables_absent,
-        warnings: &warnings,
-        hold: args.hold.name(),
-        started_at: &started_at,
-        command_line: &command_line,
-        elapsed_seconds: started.elapsed().as_secs_f64(),
-        state: state.as_ref().map(|s| {
-            serde_json::json!({
-                "path": s.path.display().to_string(),
-                "dry_run": s.dry_run,
-                "earlier_lines_read": s.earlier_lines,
-                "recorded": !s.dry_run,
-            })
-        }),
-    };
-    let mut summary = summary::build(&facts);
+    let mut summary = summary.map_err(|_| anyhow::anyhow!("building the summary failed"))?;
+    summary::set_elapsed(&mut summary, started.elapsed().as_secs_f64());
     // the exit status follows from the held claims the summary counts
     let held_claims = summary["claims"]["held"].as_u64().unwrap_or(0);
     let exit_status = if args.fail_on_hold && held_claims > 0 {

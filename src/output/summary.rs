@@ -28,7 +28,6 @@ pub struct RunFacts<'a> {
     /// The run's start, RFC 3339 in UTC, and its command line.
     pub started_at: &'a str,
     pub command_line: &'a [String],
-    pub elapsed_seconds: f64,
     /// The nightly state (`--state`): its path, whether this is a dry run, the earlier lines read.
     pub state: Option<Value>,
 }
@@ -375,8 +374,12 @@ pub fn build(f: &RunFacts) -> Value {
         "policy": f.policy.source,
         "state": f.state,
         "not_checked": not_checked,
-        "elapsed_seconds": (f.elapsed_seconds * 1000.0).round() / 1000.0,
     })
+}
+
+/// The run's time to the end of writing its outputs, in `elapsed_seconds` (milliseconds kept).
+pub fn set_elapsed(summary: &mut Value, seconds: f64) {
+    summary["elapsed_seconds"] = ((seconds * 1000.0).round() / 1000.0).into();
 }
 
 /// Clean claims of all claims, as a JSON number with one decimal (percent); null without claims.
