@@ -544,23 +544,29 @@ pub fn messy_fields(raw: &[u8]) -> Vec<String> {
     // Only \n ends a record, as for the splitter: a bare \r is a field's text (the csv crate
     // would end the record there, and the rest of the row was lost in the outputs: found by fuzzing)
     thread_local! {
-        static READER: std::cell::RefCell<csv_core::Reader> = std::cell::RefCell::new(
-            csv_core::ReaderBuilder::new()
+        static READER: std::cell::RefCell<MessyReader> = std::cell::RefCell::new(MessyReader {
+            reader: csv_core::ReaderBuilder::new()
                 .terminator(csv_core::Terminator::Any(b'\n'))
                 .build(),
-        );
+            out: Vec::new(),
+            ends: Vec::new(),
+        });
     }
     // as the csv crate, a UTF-8 BOM at the start of what is read is not part of the first field
     let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
-    READER.with(|r| {
-        let mut r = r.borrow_mut();
-        r.reset();
+    READER.with(|m| {
+        let m = &mut *m.borrow_mut();
+        m.reader.reset();
         // a record's text is never longer than its raw bytes, nor has it more fields than bytes + 1
-        let mut out = vec![0u8; raw.len()];
-        let mut ends = vec![0usize; raw.len() + 1];
+        if m.out.len() < raw.len() {
+            m.out.resize(raw.len(), 0);
+            m.ends.resize(raw.len() + 1, 0);
+        }
         let (mut input, mut nout, mut nend) = (raw, 0, 0);
         loop {
-            let (res, nin, o, e) = r.read_record(input, &mut out[nout..], &mut ends[nend..]);
+            let (res, nin, o, e) =
+                m.reader
+                    .read_record(input, &mut m.out[nout..], &mut m.ends[nend..]);
             input = &input[nin..];
             nout += o;
             nend += e;
@@ -577,15 +583,22 @@ pub fn messy_fields(raw: &[u8]) -> Vec<String> {
             }
         }
         let mut start = 0;
-        ends[..nend]
+        m.ends[..nend]
             .iter()
             .map(|&end| {
-                let f = String::from_utf8_lossy(&out[start..end]).into_owned();
+                let f = String::from_utf8_lossy(&m.out[start..end]).into_owned();
                 start = end;
                 f
             })
             .collect()
     })
+}
+
+/// A thread's reader of messy records and its buffers, kept from record to record.
+struct MessyReader {
+    reader: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
 }
 
 #[cfg(test)]
