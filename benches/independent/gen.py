@@ -57,6 +57,11 @@ for _o in range(DBASE, DTOP + 1):
     MDY0.append(f'{_d.month:02d}/{_d.day:02d}/{_d.year}')
 
 
+def date_text(o, r, iso, mdy):
+    """Day o as text: ISO when the draw r < iso, else M/D/YYYY when r < mdy, else MM/DD/YYYY."""
+    return ISO[o - DBASE] if r < iso else (MDY[o - DBASE] if r < mdy else MDY0[o - DBASE])
+
+
 def monday(o):
     return o - (o - 1) % 7
 
@@ -823,8 +828,7 @@ class Chunk:
         rr = rng.random
         co = self.claims_out
         for l in flat:
-            r = rr()
-            ds = ISO[l.d - DBASE] if r < 0.8 else (MDY[l.d - DBASE] if r < 0.92 else MDY0[l.d - DBASE])
+            ds = date_text(l.d, rr(), 0.8, 0.92)
             payer = l.payer
             r = rr()
             if r < 0.07:
@@ -871,8 +875,7 @@ class Chunk:
             co.setdefault(month_index(l.d), []).append(f'{key}\t{bad or "-"}\t{text}\n')
         so = self.sess_out
         for s in sessions:
-            r = rr()
-            ds = ISO[s.d - DBASE] if r < 0.75 else (MDY[s.d - DBASE] if r < 0.9 else MDY0[s.d - DBASE])
+            ds = date_text(s.d, rr(), 0.75, 0.9)
             mins = str(s.mins)
             modality = s.modality
             pressure = s.pressure
@@ -904,8 +907,7 @@ class Chunk:
         rr = rng.random
 
         def dt(o):
-            r = rr()
-            return ISO[o - DBASE] if r < 0.7 else (MDY[o - DBASE] if r < 0.9 else MDY0[o - DBASE])
+            return date_text(o, rr(), 0.7, 0.9)
         typ = doc.typ if rr() < 0.95 else doc.typ.title()
         start, end = dt(doc.start), dt(doc.end)
         auth = '' if doc.auth is None else str(doc.auth)
