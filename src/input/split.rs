@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 
 use rayon::prelude::*;
+use smallvec::SmallVec;
 
 /// One field of a record: `bytes[start..end]`; `escaped` when it holds `""` to unescape.
 #[derive(Clone, Copy, Debug)]
@@ -539,6 +540,12 @@ fn plain_line(bytes: &[u8], pos: usize, fields: &mut Vec<Span>) -> Option<(usize
 
 /// The fields of a messy record, as the `csv` crate reads them.
 pub fn messy_fields(raw: &[u8]) -> Vec<String> {
+    with_messy_fields(raw, |fields| fields.iter().map(|f| f.to_string()).collect())
+}
+
+/// `f` of the fields of a record as `messy_fields` reads them, lent from the thread's buffer
+/// instead of copied into a `String` each (invalid UTF-8 is replaced, as `messy_fields` does).
+pub fn with_messy_fields<R>(raw: &[u8], f: impl FnOnce(&[&str]) -> R) -> R {
     // csv_core's reader is built once a thread and reset per record: building one (its DFA) for
     // every messy row was 41 % of the cpu at 10M lines with a third of the rows quoted.
     // Only \n ends a record, as for the splitter: a bare \r is a field's text (the csv crate
@@ -574,7 +581,7 @@ pub fn messy_fields(raw: &[u8]) -> Vec<String> {
                 // all input given: an empty read tells the reader the input has ended
                 csv_core::ReadRecordResult::InputEmpty => continue,
                 csv_core::ReadRecordResult::Record => break,
-                csv_core::ReadRecordResult::End => return Vec::new(),
+                csv_core::ReadRecordResult::End => return f(&[]),
                 // out and ends are sized for the worst case
                 csv_core::ReadRecordResult::OutputFull
                 | csv_core::ReadRecordResult::OutputEndsFull => {
@@ -582,15 +589,26 @@ pub fn messy_fields(raw: &[u8]) -> Vec<String> {
                 }
             }
         }
-        let mut start = 0;
-        m.ends[..nend]
-            .iter()
-            .map(|&end| {
-                let f = String::from_utf8_lossy(&m.out[start..end]).into_owned();
-                start = end;
-                f
-            })
-            .collect()
+        let bounds = || {
+            m.ends[..nend]
+                .iter()
+                .scan(0, |start, &end| Some((std::mem::replace(start, end), end)))
+        };
+        // the fields' text, checked once (a field whose bytes are cut out of a character of the
+        // whole, say two halves that were invalid on their own, is read field by field)
+        let whole: Option<SmallVec<[&str; 24]>> = std::str::from_utf8(&m.out[..nout])
+            .ok()
+            .and_then(|text| bounds().map(|(a, b)| text.get(a..b)).collect());
+        match whole {
+            Some(fields) => f(&fields),
+            None => {
+                let owned: Vec<String> = bounds()
+                    .map(|(a, b)| String::from_utf8_lossy(&m.out[a..b]).into_owned())
+                    .collect();
+                let fields: Vec<&str> = owned.iter().map(String::as_str).collect();
+                f(&fields)
+            }
+        }
     })
 }
 
@@ -638,6 +656,9 @@ mod tests {
             b"a,\"b\"\r\n",
             b"\"Z47.1;Z96652;M25562\",medicare,,RX-1,\"Referral, faxed 2x\"",
             b"\xff\xfe,\"\x00\",last",
+            // a character cut in two by a comma: each half is invalid on its own
+            b"\xC3,\xA9",
+            b"\"\xC3\",\"\xA9\",\xC3\xA9",
         ];
         for raw in cases {
             assert_eq!(

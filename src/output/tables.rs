@@ -16,8 +16,8 @@ use smallvec::SmallVec;
 use crate::base::values::{iso, parse_int};
 use crate::hold::{hold_rules, Decision};
 use crate::input::parquet::Rows;
-use crate::input::split::messy_fields;
-use crate::input::table::{csv_line, Body, RawTable};
+use crate::input::split::{messy_fields, with_messy_fields};
+use crate::input::table::{csv_line, push_csv_line, Body, RawTable};
 use crate::ledger::{Entry, Found, Ledger};
 use crate::reference::policy::Policy;
 
@@ -341,18 +341,29 @@ pub fn write_clean_held(
                         && !(defuse && text.split(|b| *b == b',').any(risky));
                     if fast {
                         out.extend_from_slice(text);
+                        out.push(b'\n');
                     } else {
-                        let fields = row_fields(raw, span, rows);
-                        let fields: Vec<Cow<str>> =
-                            fields.iter().map(|f| defuse_if(defuse, f)).collect();
-                        let refs: Vec<&str> = fields.iter().map(|f| f.as_ref()).collect();
-                        out.extend_from_slice(csv_line(&refs).as_bytes());
+                        let mut write = |fields: &[&str]| {
+                            if defuse {
+                                let fields: SmallVec<[Cow<str>; 24]> =
+                                    fields.iter().map(|f| self::defuse(f)).collect();
+                                push_csv_line(out, &fields);
+                            } else {
+                                push_csv_line(out, fields);
+                            }
+                        };
+                        match rows {
+                            None => with_messy_fields(text, write),
+                            Some(rows) => write(&rows.row(span.0)),
+                        }
                     }
                     if *d != 0 {
+                        // the line end moves after hold_rules
+                        out.pop();
                         out.push(b',');
                         out.extend_from_slice(hold_rules(*d).as_bytes());
+                        out.push(b'\n');
                     }
-                    out.push(b'\n');
                 }
                 (clean, held)
             })
