@@ -21,6 +21,16 @@ pub fn group_by<K: Hash + Ord + Send>(
     n: usize,
     key: impl Fn(u32) -> K + Sync,
 ) -> (Vec<u64>, Vec<Group>) {
+    group_by_with(n, &key, |i| hash_of(key(i)))
+}
+
+/// `group_by` with each item's hash given (`hash(i)` = `hash_of` of its key as `group_by` would
+/// take it): the same groups in the same order.
+fn group_by_with<K: Ord + Send>(
+    n: usize,
+    key: &(impl Fn(u32) -> K + Sync),
+    hash: impl Fn(u32) -> u64 + Sync,
+) -> (Vec<u64>, Vec<Group>) {
     // inputs usually list a claim's lines, a patient's rows, together: runs of equal neighbours
     // are found in one sequential pass, and only the runs are sorted and checked key by key
     // (a check reads its keys at random places in the file: few runs, few such reads)
@@ -29,12 +39,90 @@ pub fn group_by<K: Hash + Ord + Send>(
         .with_min_len(1 << 14)
         .filter(|&i| i == 0 || key(i) != key(i - 1))
         .collect();
-    let hash = |i: u32| hash_of(key(i));
     if starts.len() * 4 > n * 3 {
         // mostly runs of one: grouping the items themselves costs less
-        return group_by_hash(n, &key, hash);
+        return group_by_hash(n, key, hash);
     }
-    runs_by_hash(n, starts, &key, hash)
+    runs_by_hash(n, starts, key, hash)
+}
+
+/// As `group_by` for text keys, the same groups in the same order, each key's text read once (in
+/// item order, with its hash): after that, neighbours and members of a hash group are compared by
+/// `TextKey`, which holds a short key whole, instead of reading the text again at random places.
+pub fn group_by_text<'t>(n: usize, key: impl Fn(u32) -> &'t str + Sync) -> (Vec<u64>, Vec<Group>) {
+    let read: Vec<(u64, TextKey<'t>)> = (0..n as u32)
+        .into_par_iter()
+        .with_min_len(1 << 12)
+        .map(|i| {
+            let text = key(i);
+            (hash_of(text), TextKey::new(text))
+        })
+        .collect();
+    group_by_with(n, &|i: u32| read[i as usize].1, |i| read[i as usize].0)
+}
+
+/// A text key that compares as its text does: one of at most 15 bytes is packed whole into an
+/// integer (its bytes from the top, its length in the last byte), so comparing two of them reads
+/// no text; a longer one keeps its text.
+#[derive(Clone, Copy, Debug)]
+pub struct TextKey<'t> {
+    /// The packed key, or 0 for a long key.
+    packed: u128,
+    long: &'t str,
+}
+
+impl<'t> TextKey<'t> {
+    pub fn new(text: &'t str) -> TextKey<'t> {
+        let b = text.as_bytes();
+        if b.len() < 16 {
+            let mut bytes = [0u8; 16];
+            bytes[..b.len()].copy_from_slice(b);
+            // the length + 1: the empty key is packed too, and no packed key is 0
+            bytes[15] = b.len() as u8 + 1;
+            TextKey {
+                packed: u128::from_be_bytes(bytes),
+                long: "",
+            }
+        } else {
+            TextKey {
+                packed: 0,
+                long: text,
+            }
+        }
+    }
+}
+
+impl PartialEq for TextKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        // a packed key and a long one are never the same text
+        self.packed == other.packed && (self.packed != 0 || self.long == other.long)
+    }
+}
+
+impl Eq for TextKey<'_> {}
+
+impl Ord for TextKey<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if self.packed != 0 && other.packed != 0 {
+            // bytes from the top, zeros after them, then the length: the order of the texts
+            return self.packed.cmp(&other.packed);
+        }
+        fn text<'a>(k: &'a TextKey<'_>, packed: &'a [u8; 16]) -> &'a [u8] {
+            if k.packed != 0 {
+                &packed[..packed[15] as usize - 1]
+            } else {
+                k.long.as_bytes()
+            }
+        }
+        let (a, b) = (self.packed.to_be_bytes(), other.packed.to_be_bytes());
+        text(self, &a).cmp(text(other, &b))
+    }
+}
+
+impl PartialOrd for TextKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// As `group_by`, when the hash of every item's key was taken before (`hash(i)` = `hash_of(key(i))`)
@@ -176,6 +264,64 @@ mod tests {
         let mut groups: Vec<Vec<u32>> = groups.into_iter().map(|g| g.to_vec()).collect();
         groups.sort();
         assert_eq!(groups, vec![vec![0, 1, 3], vec![2, 6, 7], vec![4, 5]]);
+    }
+
+    #[test]
+    fn text_keys_compare_as_their_texts() {
+        let texts = [
+            "",
+            "a",
+            "ab",
+            "a\0",
+            "a\0\0",
+            "b",
+            "P0026004222",
+            "\u{ff}",
+            "é",
+            "abcdefghijklmn",
+            "abcdefghijklmno",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+            "abcdefghijklmnoz",
+            "abcdefghijklmo",
+            "zzzzzzzzzzzzzzzzzzzz",
+        ];
+        for a in texts {
+            for b in texts {
+                let (ka, kb) = (TextKey::new(a), TextKey::new(b));
+                assert_eq!(ka.cmp(&kb), a.cmp(b), "{a:?} {b:?}");
+                assert_eq!(ka == kb, a == b, "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn text_groups_are_group_by_groups() {
+        // runs and scattered keys, short and long, one hash for all or their own
+        let keys = [
+            "P-2",
+            "P-1",
+            "P-1",
+            "a-patient-id-of-20ch",
+            "P-2",
+            "",
+            "a-patient-id-of-20ch",
+            "P-1",
+            "P-3",
+            "P-3",
+            "P-3",
+            "",
+        ];
+        let key = |i: u32| keys[i as usize];
+        assert_eq!(group_by_text(keys.len(), key), group_by(keys.len(), key));
+        let read: Vec<TextKey> = keys.iter().map(|k| TextKey::new(k)).collect();
+        let (_, collided) = group_by_hash(keys.len(), &|i: u32| read[i as usize], |_| 7);
+        let (_, by_text) = group_by_hash(keys.len(), &key, |_| 7);
+        assert_eq!(collided, by_text);
+        // mostly runs
+        let keys: Vec<String> = (0..200).map(|i| format!("P-{}", i / 7 % 11)).collect();
+        let key = |i: u32| keys[i as usize].as_str();
+        assert_eq!(group_by_text(keys.len(), key), group_by(keys.len(), key));
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod visits;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use crate::base::group::group_by;
+use crate::base::group::group_by_text;
 use crate::base::values::Day;
 use crate::model::{Batch, ClaimLine, Document};
 use crate::reference::icd10::CodeSets;
@@ -158,7 +158,7 @@ impl Ids {
             }
         };
         let ((_, groups), (line_cpt, session_cpt)) = rayon::join(
-            || group_by(lines.len() + sessions.len() + docs.len(), patient),
+            || group_by_text(lines.len() + sessions.len() + docs.len(), patient),
             || code_ids(batch),
         );
         let mut all = vec![0u32; lines.len() + sessions.len() + docs.len()];
