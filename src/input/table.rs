@@ -438,7 +438,15 @@ impl RawTable {
                 .map(|(c, members)| {
                     f(&mut |each: &mut dyn FnMut(&Rec)| {
                         let mut fields = Vec::with_capacity(32);
-                        for &(at, line) in &members[p] {
+                        let members = &members[p];
+                        for (k, &(at, line)) in members.iter().enumerate() {
+                            // a part's records lie scattered over the file: the ones a few
+                            // records ahead are fetched while this one is read
+                            if let Some(&(ahead, _)) = members.get(k + AHEAD) {
+                                let ahead = c.start + ahead as usize;
+                                crate::base::prefetch(bytes, ahead);
+                                crate::base::prefetch(bytes, ahead + 64);
+                            }
                             let at = c.start + at as usize;
                             let line = c.line + line as u64;
                             split_one(bytes, at, c.end, line, width, &mut fields, &mut |v| {
@@ -647,6 +655,9 @@ impl PartIndex {
 
 /// The part of a key: its stable hash cut into `parts` even ranges by the high bits, so that the
 /// nightly state's buckets (the top bits of the same hash) each lie within one or two parts.
+/// How many records ahead of the one being read a part's reader prefetches.
+const AHEAD: usize = 12;
+
 pub fn part_of_key(key: &str, parts: usize) -> usize {
     let x = crate::base::hash::stable_hash(key.as_bytes());
     ((x as u128 * parts as u128) >> 64) as usize
