@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::base::group::TextKey;
 use crate::base::text::{FileBytes, Text, TextBuilder, Texts};
 
 /// The store of the ledger's texts: slices of the claims file, and the values of its own arena.
@@ -99,13 +100,17 @@ impl Ledger {
         );
         // the part's claims, numbered after those of earlier parts
         let lines = &batch.lines;
-        // hashes and runs of lines of one claim were found as the records were read: the claim
-        // ids, scattered over the file, are read here only where two runs share a hash
+        // hashes, packed ids and runs of lines of one claim were found as the records were read:
+        // the claim ids, scattered over the file, are read here only where two runs share a hash
+        // and an id was too long to pack (a claim's lines need not lie together)
         let (hashes, groups) = crate::base::group::group_by_hashed_runs(
             lines.len(),
             |i| !lines[i as usize].claim_continues,
             |i| lines[i as usize].claim_hash,
-            |i| batch.claim_text(lines[i as usize].claim_id),
+            |i| {
+                let l = &lines[i as usize];
+                TextKey::packed_or(l.claim_key, || batch.claim_text(l.claim_id))
+            },
         );
         let claim_base = self.claim_keys.len();
         let mut claim_of = vec![0u32; lines.len()];

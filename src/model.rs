@@ -120,6 +120,10 @@ pub struct ClaimLine {
     /// `group::hash_of` the claim_id text, taken while the record is read, so that grouping a
     /// part's lines by claim reads no text but where two runs of lines share a hash.
     pub claim_hash: u64,
+    /// The claim_id packed whole when it has at most 15 bytes (`group::TextKey::pack`), else 0:
+    /// two runs of lines that share a hash are then told apart without reading their ids where
+    /// they lie scattered over the file.
+    pub claim_key: u128,
     /// The line read before it (in its part, in file order) has the same claim_id.
     pub claim_continues: bool,
     pub line_no: u32,

@@ -73,21 +73,28 @@ pub struct TextKey<'t> {
 
 impl<'t> TextKey<'t> {
     pub fn new(text: &'t str) -> TextKey<'t> {
+        TextKey::packed_or(TextKey::pack(text), || text)
+    }
+
+    /// A text of at most 15 bytes packed whole, to keep beside what it was read with; 0 for a
+    /// longer one.
+    pub fn pack(text: &str) -> u128 {
         let b = text.as_bytes();
-        if b.len() < 16 {
-            let mut bytes = [0u8; 16];
-            bytes[..b.len()].copy_from_slice(b);
-            // the length + 1: the empty key is packed too, and no packed key is 0
-            bytes[15] = b.len() as u8 + 1;
-            TextKey {
-                packed: u128::from_be_bytes(bytes),
-                long: "",
-            }
-        } else {
-            TextKey {
-                packed: 0,
-                long: text,
-            }
+        if b.len() >= 16 {
+            return 0;
+        }
+        let mut bytes = [0u8; 16];
+        bytes[..b.len()].copy_from_slice(b);
+        // the length + 1: the empty key is packed too, and no packed key is 0
+        bytes[15] = b.len() as u8 + 1;
+        u128::from_be_bytes(bytes)
+    }
+
+    /// The key of a text packed before (`pack`); `text` is read only when it was too long.
+    pub fn packed_or(packed: u128, text: impl FnOnce() -> &'t str) -> TextKey<'t> {
+        TextKey {
+            packed,
+            long: if packed == 0 { text() } else { "" },
         }
     }
 }
@@ -292,6 +299,14 @@ mod tests {
                 assert_eq!(ka.cmp(&kb), a.cmp(b), "{a:?} {b:?}");
                 assert_eq!(ka == kb, a == b, "{a:?} {b:?}");
             }
+            // a key packed before is the same key, its text read only when it was too long
+            let packed = TextKey::pack(a);
+            assert_eq!(packed == 0, a.len() > 15, "{a:?}");
+            let again = TextKey::packed_or(packed, || {
+                assert_eq!(packed, 0, "a packed key's text is not read");
+                a
+            });
+            assert_eq!(again.cmp(&TextKey::new(a)), std::cmp::Ordering::Equal);
         }
     }
 

@@ -492,6 +492,7 @@ fn claims(
             span: rec.span,
             claim_id: t.text(&claim_id),
             claim_hash,
+            claim_key: crate::base::group::TextKey::pack(&claim_id),
             claim_continues,
             line_no: line_no?,
             patient_id: t.copy(&patient_id),

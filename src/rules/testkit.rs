@@ -42,6 +42,7 @@ pub fn line(
         span: (0, 0),
         claim_id: text(claim),
         claim_hash: crate::base::group::hash_of(claim),
+        claim_key: crate::base::group::TextKey::pack(claim),
         claim_continues: false,
         line_no: no,
         patient_id: text(patient),
