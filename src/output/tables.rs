@@ -16,7 +16,7 @@ use smallvec::SmallVec;
 use crate::base::values::{iso, parse_int};
 use crate::hold::{hold_rules, Decision};
 use crate::input::parquet::Rows;
-use crate::input::split::{messy_fields, with_messy_fields};
+use crate::input::split::with_messy_fields;
 use crate::input::table::{csv_line, push_csv_line, Body, RawTable};
 use crate::ledger::{Entry, Found, Ledger};
 use crate::reference::policy::Policy;
@@ -91,45 +91,28 @@ fn csv_writer(buf: Vec<u8>) -> csv::Writer<Vec<u8>> {
         .from_writer(buf)
 }
 
-/// The fields of a claims row as read, for the slow path and Parquet (whose rows are read back
-/// a few row groups at a time into `rows`).
-fn row_fields(raw: &[u8], span: (usize, usize), rows: Option<&Rows>) -> Vec<String> {
-    match rows {
-        None => messy_fields(&raw[span.0..span.1]),
-        Some(rows) => rows.row(span.0).into_iter().map(String::from).collect(),
-    }
-}
-
-/// The values of a claims row as read: slices of the file where it needs no unquoting.
-fn row_values<'r>(
-    raw: &'r [u8],
+/// `f` of the values of a claims row as read: slices of the file where the row needs no
+/// unquoting, else as `with_messy_fields` reads it; a Parquet row from `rows` (read back a few row
+/// groups at a time).
+fn with_row<R>(
+    raw: &[u8],
     span: (usize, usize),
-    rows: Option<&'r Rows>,
-    owned: &'r mut Vec<String>,
-) -> SmallVec<[&'r str; 24]> {
-    match rows {
-        None => {
-            let text = &raw[span.0..span.1];
-            if memchr::memchr2(b'"', b'\r', text).is_none() {
-                if let Ok(text) = std::str::from_utf8(text) {
-                    let mut fields = SmallVec::new();
-                    let mut from = 0;
-                    for comma in memchr::memchr_iter(b',', text.as_bytes()) {
-                        fields.push(&text[from..comma]);
-                        from = comma + 1;
-                    }
-                    fields.push(&text[from..]);
-                    return fields;
-                }
+    rows: Option<&Rows>,
+    f: impl FnOnce(&[&str]) -> R,
+) -> R {
+    let Some(rows) = rows else {
+        let text = &raw[span.0..span.1];
+        if memchr::memchr2(b'"', b'\r', text).is_none() {
+            if let Ok(text) = std::str::from_utf8(text) {
+                let fields: SmallVec<[&str; 24]> = text.split(',').collect();
+                return f(&fields);
             }
-            *owned = row_fields(raw, span, None);
-            owned.iter().map(String::as_str).collect()
         }
-        Some(rows) => {
-            let g = rows.group(span.0);
-            (0..g.columns.len()).map(|c| g.value(span.0, c)).collect()
-        }
-    }
+        return with_messy_fields(text, f);
+    };
+    let g = rows.group(span.0);
+    let fields: SmallVec<[&str; 24]> = (0..g.columns.len()).map(|c| g.value(span.0, c)).collect();
+    f(&fields)
 }
 
 /// Make the Parquet rows of `lines` readable (a no-op for CSV).
@@ -226,14 +209,14 @@ fn parquet_clean_held(
                 let mut c = Piece::new(&clean_kinds, lines.len() - held_rows);
                 let mut h = Piece::new(&held_kinds, held_rows);
                 for (l, d) in lines.iter().zip(decisions) {
-                    let mut owned = Vec::new();
-                    let fields = row_values(raw, l.span(), rows, &mut owned);
-                    if *d == 0 {
-                        claims_row(&mut c, &clean_kinds, &fields, l, defuse);
-                    } else {
-                        claims_row(&mut h, &held_kinds[..width], &fields, l, defuse);
-                        h.text(width, &hold_rules(*d));
-                    }
+                    with_row(raw, l.span(), rows, |fields| {
+                        if *d == 0 {
+                            claims_row(&mut c, &clean_kinds, fields, l, defuse);
+                        } else {
+                            claims_row(&mut h, &held_kinds[..width], fields, l, defuse);
+                            h.text(width, &hold_rules(*d));
+                        }
+                    });
                 }
                 Ok((c, h))
             })
@@ -343,7 +326,7 @@ pub fn write_clean_held(
                         out.extend_from_slice(text);
                         out.push(b'\n');
                     } else {
-                        let mut write = |fields: &[&str]| {
+                        with_row(raw, span, rows, |fields| {
                             if defuse {
                                 let fields: SmallVec<[Cow<str>; 24]> =
                                     fields.iter().map(|f| self::defuse(f)).collect();
@@ -351,11 +334,7 @@ pub fn write_clean_held(
                             } else {
                                 push_csv_line(out, fields);
                             }
-                        };
-                        match rows {
-                            None => with_messy_fields(text, write),
-                            Some(rows) => write(&rows.row(span.0)),
-                        }
+                        });
                     }
                     if *d != 0 {
                         // the line end moves after hold_rules
