@@ -1,7 +1,5 @@
 //! `summary.json` and the closing table on stderr (SPEC §6).
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
@@ -44,28 +42,44 @@ pub fn money(micro: i64) -> Value {
     serde_json::from_str(&format_money(micro)).expect("a decimal is a JSON number")
 }
 
+/// Findings, and the distinct lines, claims and line charges they fall on, of one rule or payer.
+/// Findings come by line, so a line repeats only right after itself; claims are marked in a
+/// bitmap (a claim's lines are seldom neighbours): a set per tally cost 4 % of a run's cpu.
 #[derive(Default)]
 struct Tally {
     findings: usize,
-    lines: BTreeSet<u32>,
-    claims: BTreeSet<u32>,
+    lines: usize,
+    last_line: Option<u32>,
+    claims: usize,
+    claim_seen: Vec<u64>,
     charges: i64,
 }
 
 impl Tally {
     fn add(&mut self, line: u32, f: &RunFacts) {
         self.findings += 1;
-        if self.lines.insert(line) {
+        debug_assert!(self.last_line.is_none_or(|l| l <= line), "findings by line");
+        if self.last_line != Some(line) {
+            self.last_line = Some(line);
+            self.lines += 1;
             self.charges += f.ledger.lines[line as usize].charge;
         }
-        self.claims.insert(f.ledger.lines[line as usize].claim);
+        let claim = f.ledger.lines[line as usize].claim as usize;
+        if self.claim_seen.is_empty() {
+            self.claim_seen = vec![0; f.ledger.claims.div_ceil(64).max(claim / 64 + 1)];
+        }
+        let (word, bit) = (claim / 64, 1u64 << (claim % 64));
+        if self.claim_seen[word] & bit == 0 {
+            self.claim_seen[word] |= bit;
+            self.claims += 1;
+        }
     }
 
     fn json(&self) -> Value {
         json!({
             "findings": self.findings,
-            "lines": self.lines.len(),
-            "claims": self.claims.len(),
+            "lines": self.lines,
+            "claims": self.claims,
             "charges": money(self.charges),
         })
     }
@@ -209,25 +223,17 @@ pub fn absent_column_reasons(absent_columns: &[String], files: [&str; 3]) -> Vec
 
 pub fn build(f: &RunFacts) -> Value {
     let batch = f.ledger;
-    let mut by_rule: BTreeMap<Rule, Tally> = BTreeMap::new();
-    let mut by_payer: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut by_rule: Vec<Tally> = Rule::all().map(|_| Tally::default()).collect();
+    let mut by_payer: Vec<Tally> = f.policy.profiles.iter().map(|_| Tally::default()).collect();
     for finding in &batch.findings {
-        by_rule
-            .entry(finding.rule)
-            .or_default()
-            .add(finding.line, f);
-        let payer = f.policy.profiles[batch.lines[finding.line as usize].payer as usize]
-            .name
-            .as_str();
-        by_payer.entry(payer).or_default().add(finding.line, f);
+        by_rule[finding.rule as usize].add(finding.line, f);
+        let payer = batch.lines[finding.line as usize].payer as usize;
+        by_payer[payer].add(finding.line, f);
     }
     let rules: serde_json::Map<String, Value> = Rule::all()
         .map(|rule| {
             let info = rule.info();
-            let mut v = by_rule
-                .get(&rule)
-                .map(Tally::json)
-                .unwrap_or_else(|| Tally::default().json());
+            let mut v = by_rule[rule as usize].json();
             v["severity"] = info.severity.as_str().into();
             v["carc"] = info.carc.into();
             v["rarc"] = info.rarc.into();
@@ -290,11 +296,7 @@ pub fn build(f: &RunFacts) -> Value {
         .map(|(p, s)| {
             let name = f.policy.profiles[p].name.as_str();
             let mut v = side_json(s);
-            let findings = by_payer
-                .get(name)
-                .map(Tally::json)
-                .unwrap_or_else(|| Tally::default().json());
-            v["findings"] = findings;
+            v["findings"] = by_payer[p].json();
             (name.to_string(), v)
         })
         .collect();
