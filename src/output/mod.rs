@@ -1,6 +1,7 @@
 //! Writing the outputs (SPEC §6): every file is written into a staging folder inside `--out` and
 //! moved into place only when all of them are complete.
 
+pub mod file;
 pub mod parquet;
 pub mod summary;
 pub mod tables;

@@ -1,12 +1,12 @@
 //! The four tables of SPEC §6 in CSV or Parquet: clean, held, rejections, malformed.
 
 use std::borrow::Cow;
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use super::file::OutFile;
 use super::parquet::{Kind, ParquetOut, Piece};
 use super::OutFormat;
 use rayon::prelude::*;
@@ -22,14 +22,13 @@ use crate::ledger::{Entry, Found, Ledger};
 use crate::reference::policy::Policy;
 
 /// A CSV output table being written, row by row.
-pub struct TableWriter(Box<csv::Writer<BufWriter<File>>>, PathBuf);
+pub struct TableWriter(Box<csv::Writer<OutFile>>, PathBuf);
 
 impl TableWriter {
     pub fn create(path: &Path, header: &[&str]) -> Result<TableWriter> {
-        let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(BufWriter::with_capacity(1 << 20, f));
+            .from_writer(OutFile::create(path)?);
         w.write_record(header)?;
         Ok(TableWriter(Box::new(w), path.into()))
     }
@@ -40,10 +39,13 @@ impl TableWriter {
             .with_context(|| format!("{}: write error", self.1.display()))
     }
 
-    pub fn finish(mut self) -> Result<()> {
+    pub fn finish(self) -> Result<()> {
+        let path = self.1;
         self.0
-            .flush()
-            .with_context(|| format!("{}: write error", self.1.display()))
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(OutFile::finish)
+            .with_context(|| format!("{}: write error", path.display()))
     }
 }
 
@@ -71,14 +73,13 @@ fn money_scale(max_decimals: u32) -> u32 {
 const PIECE: usize = 1 << 16;
 
 /// A file to write an output into.
-fn create(path: &Path) -> Result<BufWriter<File>> {
-    let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
-    Ok(BufWriter::with_capacity(1 << 22, f))
+fn create(path: &Path) -> Result<OutFile> {
+    OutFile::create(path)
 }
 
-/// Flush a finished output.
-fn close(mut w: BufWriter<File>, path: &Path) -> Result<()> {
-    w.flush()
+/// Write out the rest of a finished output.
+fn close(w: OutFile, path: &Path) -> Result<()> {
+    w.finish()
         .with_context(|| format!("{}: write error", path.display()))
 }
 
@@ -292,9 +293,8 @@ pub fn write_clean_held(
     // CSV: a row without quotes or carriage returns needs none on output either, so its text is
     // copied as it is (unless a cell is to be defused); other rows are split and written again,
     // quoted where CSV needs it
-    let open = |path: &Path, head: &[&str]| -> Result<BufWriter<File>> {
-        let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
-        let mut w = BufWriter::with_capacity(1 << 22, f);
+    let open = |path: &Path, head: &[&str]| -> Result<OutFile> {
+        let mut w = OutFile::create(path)?;
         w.write_all(csv_line(head).as_bytes())
             .and_then(|_| w.write_all(b"\n"))
             .with_context(|| format!("{}: write error", path.display()))?;
@@ -356,9 +356,8 @@ pub fn write_clean_held(
                 .with_context(|| format!("{}: write error", held_path.display()))?;
         }
     }
-    for (mut w, path) in [(clean_w, clean_path), (held_w, held_path)] {
-        w.flush()
-            .with_context(|| format!("{}: write error", path.display()))?;
+    for (w, path) in [(clean_w, clean_path), (held_w, held_path)] {
+        close(w, path)?;
     }
     Ok(())
 }
@@ -492,12 +491,11 @@ pub fn write_rejections(
             w.into_inner().expect("flush to memory")
         })
         .collect();
-    let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
-    let mut w = BufWriter::with_capacity(1 << 22, f);
+    let mut w = OutFile::create(path)?;
     w.write_all(csv_line(&REJECTIONS_HEADER).as_bytes())
         .and_then(|_| w.write_all(b"\n"))
         .and_then(|_| parts.iter().try_for_each(|p| w.write_all(p)))
-        .and_then(|_| w.flush())
+        .and_then(|_| w.finish())
         .with_context(|| format!("{}: write error", path.display()))
 }
 
