@@ -214,7 +214,7 @@ impl Ledger {
             .enumerate()
             .map(|(c, (h, _))| (*h, c as u32))
             .collect();
-        order.par_sort_unstable();
+        crate::base::sort::sort_by_rank(&mut order, |e| e.0);
         // each claim's first claim with the same id (itself when none comes before)
         let mut same: Vec<u32> = (0..keys.len() as u32).collect();
         for run in order.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {

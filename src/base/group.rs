@@ -6,6 +6,8 @@ use rayon::prelude::*;
 use rustc_hash::FxHasher;
 use smallvec::SmallVec;
 
+use crate::base::sort::{sort_by_rank, Lead};
+
 pub fn hash_of<K: Hash>(key: K) -> u64 {
     let mut h = FxHasher::default();
     key.hash(&mut h);
@@ -184,7 +186,7 @@ fn group_by_hash<K: Ord + Send>(
         .into_par_iter()
         .map(|i| (hash(i), i))
         .collect();
-    hashed.par_sort_unstable();
+    sort_by_rank(&mut hashed, |e| e.0);
     let groups: Vec<(u64, Group)> = hashed
         .par_chunk_by(|a, b| a.0 == b.0)
         .flat_map_iter(|run| {
@@ -206,12 +208,12 @@ fn group_by_hash<K: Ord + Send>(
 }
 
 /// Items `0..n` grouped by an exact integer key; groups in key order.
-pub fn groups_by_int<K: Ord + Copy + Send + Sync>(
+pub fn groups_by_int<K: Ord + Copy + Send + Sync + Lead>(
     n: usize,
     key: impl Fn(usize) -> K + Sync,
 ) -> (Vec<K>, Vec<Group>) {
     let mut keyed: Vec<(K, u32)> = (0..n).into_par_iter().map(|i| (key(i), i as u32)).collect();
-    keyed.par_sort_unstable();
+    sort_by_rank(&mut keyed, Lead::lead);
     keyed
         .par_chunk_by(|a, b| a.0 == b.0)
         .map(|run| (run[0].0, run.iter().map(|(_, i)| *i).collect::<Group>()))

@@ -4,6 +4,7 @@
 pub mod foreign;
 pub mod group;
 pub mod hash;
+pub mod sort;
 pub mod text;
 pub mod values;
 

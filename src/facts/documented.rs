@@ -5,6 +5,7 @@ use smallvec::SmallVec;
 
 use super::{Ids, Visit};
 use crate::base::group::{groups_by_int, merge_join};
+use crate::base::sort::{sort_by_rank, Lead};
 use crate::model::{Batch, Code, Modality, Pressure};
 
 /// The session rows of one patient, date and procedure, taken together.
@@ -80,7 +81,7 @@ pub(super) fn documented_of(batch: &Batch, ids: &Ids, set: &DocumentedSet) -> Ve
         .into_par_iter()
         .map(|i| ((ids.line_day(batch, i), ids.line_cpt[i]), i as u32))
         .collect();
-    probes.par_sort_unstable();
+    sort_by_rank(&mut probes, Lead::lead);
     let found = merge_join(
         &probes,
         &set.keys,
@@ -107,7 +108,7 @@ pub(super) fn documented_by_visit(
         .enumerate()
         .map(|(v, visit)| (ids.line_day(batch, visit.lines[0] as usize), v as u32))
         .collect();
-    probes.par_sort_unstable();
+    sort_by_rank(&mut probes, Lead::lead);
     let found = merge_join(&probes, &set.keys, |p, e| p.cmp(&e.0), |_, r| r);
     for (v, r) in found {
         visits[v as usize].documented = (r.start as u32..r.end as u32).collect();

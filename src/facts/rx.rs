@@ -6,6 +6,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 
 use super::{Earlier, Ids};
+use crate::base::sort::sort_by_rank;
 use crate::base::values::week_of;
 use crate::base::values::Day;
 use crate::model::{Batch, Code, Document, DocumentType};
@@ -170,7 +171,10 @@ pub(super) fn count_visits(
             })
         })
         .collect();
-    linked.par_sort_unstable();
+    // by prescription, then date: the date's bits flipped at the sign keep its order unsigned
+    sort_by_rank(&mut linked, |l| {
+        (l.doc as u64) << 32 | (l.date as u32 ^ 0x8000_0000) as u64
+    });
     let numbered: Vec<(u32, Counted)> = linked
         .par_chunk_by(|a, b| a.doc == b.doc)
         .flat_map_iter(|group| {
