@@ -23,6 +23,8 @@ const ALIGN: usize = 4096;
 #[repr(C, align(4096))]
 struct Block([u8; ALIGN]);
 
+/// Unlike a `BufWriter`, dropping it writes nothing: `finish` writes the rest (up to 4 MiB), so a
+/// writer that stops on an error leaves an incomplete file, which the staging folder discards.
 pub struct OutFile {
     file: File,
     /// `CHUNK` bytes, aligned for direct writes.
