@@ -3,8 +3,9 @@
 //! Linking sorts arrays of a few hundred thousand integer keys many times a part (hashes of ids,
 //! patient-and-date keys); a comparison sort of them was 12 % of a run's cpu. Their leading
 //! integers spread evenly over their range (hashes, patients numbered densely), so one counting
-//! pass and one scatter put them into buckets of a few dozen by that integer, and only the
-//! buckets are sorted, each on its own and in parallel.
+//! pass and one scatter (both in parallel) put them into buckets by that integer (a few dozen
+//! keys each for a part, up to 4096 buckets), and only the buckets are sorted, each on its own and
+//! in parallel.
 
 use rayon::prelude::*;
 
@@ -12,6 +13,7 @@ use rayon::prelude::*;
 /// bucket counts stay in it too.
 const PER_BUCKET: usize = 32;
 
+/// At most 2^12 buckets: the scatter's write positions stay in the cache.
 const MAX_BITS: u32 = 12;
 
 /// Below this, a plain sort.
@@ -33,8 +35,7 @@ pub fn sort_by_rank<T: Ord + Copy + Send + Sync>(v: &mut Vec<T>, rank: impl Fn(&
         .map(|x| (rank(x), rank(x)))
         .reduce(|| (u64::MAX, 0), |a, b| (a.0.min(b.0), a.1.max(b.1)));
     let span = hi - lo;
-    // at most 4096 buckets: the scatter's write positions stay in the cache (2^18 buckets for
-    // 10M keys made it a cache miss a key, 3x slower); larger buckets are sorted in parallel
+    // (2^17 buckets for 5M keys made the scatter a cache miss a key); larger buckets are fine
     let bits = (n / PER_BUCKET).max(2).ilog2().min(MAX_BITS);
     // buckets by the top `bits` bits of the span: the bucket order is the rank order
     let shift = (u64::BITS - span.leading_zeros()).saturating_sub(bits);
@@ -43,7 +44,7 @@ pub fn sort_by_rank<T: Ord + Copy + Send + Sync>(v: &mut Vec<T>, rank: impl Fn(&
     // counted and scattered in parallel: each chunk of `v` writes its keys of a bucket into its
     // own stretch of that bucket (the chunks' counts, added in chunk order, place the stretches)
     let chunk = n.div_ceil(4 * rayon::current_num_threads()).max(1);
-    let counts: Vec<Vec<usize>> = v
+    let mut at: Vec<Vec<usize>> = v
         .par_chunks(chunk)
         .map(|c| {
             let mut count = vec![0usize; buckets];
@@ -53,7 +54,7 @@ pub fn sort_by_rank<T: Ord + Copy + Send + Sync>(v: &mut Vec<T>, rank: impl Fn(&
             count
         })
         .collect();
-    let mut at = counts;
+    // each count becomes the place its stretch starts
     let mut next = 0;
     for b in 0..buckets {
         for count in at.iter_mut() {

@@ -20,15 +20,14 @@ use anyhow::{Context, Result};
 const CHUNK: usize = 1 << 22;
 const ALIGN: usize = 4096;
 
-#[repr(C, align(4096))]
-struct Block([u8; ALIGN]);
-
 /// Unlike a `BufWriter`, dropping it writes nothing: `finish` writes the rest (up to 4 MiB), so a
 /// writer that stops on an error leaves an incomplete file, which the staging folder discards.
 pub struct OutFile {
     file: File,
-    /// `CHUNK` bytes, aligned for direct writes.
-    buf: Vec<Block>,
+    /// `CHUNK + ALIGN` bytes, of which the `CHUNK` from `start` are aligned for direct writes (the
+    /// vector never grows, so its bytes never move).
+    buf: Vec<u8>,
+    start: usize,
     len: usize,
     direct: bool,
 }
@@ -37,12 +36,20 @@ impl OutFile {
     pub fn create(path: &Path) -> Result<OutFile> {
         let (file, direct) =
             open(path).with_context(|| format!("{}: cannot create", path.display()))?;
+        let buf = vec![0u8; CHUNK + ALIGN];
+        let start = buf.as_ptr().align_offset(ALIGN);
         Ok(OutFile {
             file,
-            buf: (0..CHUNK / ALIGN).map(|_| Block([0; ALIGN])).collect(),
+            buf,
+            start,
             len: 0,
             direct,
         })
+    }
+
+    /// The aligned buffer.
+    fn bytes(&mut self) -> &mut [u8] {
+        &mut self.buf[self.start..self.start + CHUNK]
     }
 
     /// Write out the buffer's whole blocks (all of it when `all`), keeping the rest at its start.
@@ -50,7 +57,7 @@ impl OutFile {
         let whole = self.len / ALIGN * ALIGN;
         let mut at = 0;
         while at < whole {
-            match (&self.file).write(&bytes(&mut self.buf)[at..whole]) {
+            match (&self.file).write(&self.buf[self.start + at..self.start + whole]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => at += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -62,12 +69,12 @@ impl OutFile {
             }
         }
         let len = self.len;
-        bytes(&mut self.buf).copy_within(whole..len, 0);
+        self.bytes().copy_within(whole..len, 0);
         self.len -= whole;
         if all && self.len > 0 {
             // the last partial block: not a size a direct write takes
             self.buffered()?;
-            (&self.file).write_all(&bytes(&mut self.buf)[..len - whole])?;
+            (&self.file).write_all(&self.buf[self.start..self.start + len - whole])?;
             self.len = 0;
         }
         Ok(())
@@ -75,7 +82,7 @@ impl OutFile {
 
     fn buffered(&mut self) -> io::Result<()> {
         if self.direct {
-            set_direct(&self.file, false)?;
+            clear_direct(&self.file)?;
             self.direct = false;
         }
         Ok(())
@@ -94,7 +101,7 @@ impl Write for OutFile {
         }
         let n = data.len().min(CHUNK - self.len);
         let at = self.len;
-        bytes(&mut self.buf)[at..at + n].copy_from_slice(&data[..n]);
+        self.bytes()[at..at + n].copy_from_slice(&data[..n]);
         self.len += n;
         Ok(n)
     }
@@ -103,12 +110,6 @@ impl Write for OutFile {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-fn bytes(buf: &mut [Block]) -> &mut [u8] {
-    // SAFETY: `Block` is a plain array of bytes with no padding (repr(C), size = align), so the
-    // blocks are contiguous, initialised bytes
-    unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), buf.len() * ALIGN) }
 }
 
 #[cfg(target_os = "linux")]
@@ -129,7 +130,7 @@ fn open(path: &Path) -> io::Result<(File, bool)> {
 }
 
 #[cfg(target_os = "linux")]
-fn set_direct(file: &File, on: bool) -> io::Result<()> {
+fn clear_direct(file: &File) -> io::Result<()> {
     use std::os::unix::io::AsRawFd;
     let fd = file.as_raw_fd();
     // SAFETY: fcntl on a descriptor this File owns; F_GETFL/F_SETFL touch only its status flags
@@ -138,12 +139,7 @@ fn set_direct(file: &File, on: bool) -> io::Result<()> {
         if flags < 0 {
             return Err(io::Error::last_os_error());
         }
-        let flags = if on {
-            flags | libc::O_DIRECT
-        } else {
-            flags & !libc::O_DIRECT
-        };
-        if libc::fcntl(fd, libc::F_SETFL, flags) < 0 {
+        if libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) < 0 {
             return Err(io::Error::last_os_error());
         }
     }
@@ -151,7 +147,7 @@ fn set_direct(file: &File, on: bool) -> io::Result<()> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn set_direct(_: &File, _: bool) -> io::Result<()> {
+fn clear_direct(_: &File) -> io::Result<()> {
     Ok(())
 }
 

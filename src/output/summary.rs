@@ -50,8 +50,8 @@ struct Tally {
     findings: usize,
     lines: usize,
     last_line: Option<u32>,
-    claims: usize,
-    claim_seen: Vec<u64>,
+    /// A bit per claim of the batch, allocated at the tally's first finding.
+    claims: Vec<u64>,
     charges: i64,
 }
 
@@ -65,21 +65,17 @@ impl Tally {
             self.charges += f.ledger.lines[line as usize].charge;
         }
         let claim = f.ledger.lines[line as usize].claim as usize;
-        if self.claim_seen.is_empty() {
-            self.claim_seen = vec![0; f.ledger.claims.div_ceil(64).max(claim / 64 + 1)];
+        if self.claims.is_empty() {
+            self.claims = vec![0; f.ledger.claims.div_ceil(64)];
         }
-        let (word, bit) = (claim / 64, 1u64 << (claim % 64));
-        if self.claim_seen[word] & bit == 0 {
-            self.claim_seen[word] |= bit;
-            self.claims += 1;
-        }
+        self.claims[claim / 64] |= 1 << (claim % 64);
     }
 
     fn json(&self) -> Value {
         json!({
             "findings": self.findings,
             "lines": self.lines,
-            "claims": self.claims,
+            "claims": self.claims.iter().map(|w| w.count_ones() as usize).sum::<usize>(),
             "charges": money(self.charges),
         })
     }

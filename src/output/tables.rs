@@ -72,11 +72,6 @@ fn money_scale(max_decimals: u32) -> u32 {
 /// groups of about 2^18 rows).
 const PIECE: usize = 1 << 16;
 
-/// A file to write an output into.
-fn create(path: &Path) -> Result<OutFile> {
-    OutFile::create(path)
-}
-
 /// Write out the rest of a finished output.
 fn close(w: OutFile, path: &Path) -> Result<()> {
     w.finish()
@@ -195,8 +190,18 @@ fn parquet_clean_held(
     let width = held_kinds.len();
     held_kinds.push(Kind::Text);
     let raw = &batch.text.raw[..];
-    let mut clean = ParquetOut::create(create(clean_path)?, clean_path, header, &clean_kinds)?;
-    let mut held = ParquetOut::create(create(held_path)?, held_path, held_header, &held_kinds)?;
+    let mut clean = ParquetOut::create(
+        OutFile::create(clean_path)?,
+        clean_path,
+        header,
+        &clean_kinds,
+    )?;
+    let mut held = ParquetOut::create(
+        OutFile::create(held_path)?,
+        held_path,
+        held_header,
+        &held_kinds,
+    )?;
     let mut rows = claims.rows(None);
     let build = |lines: &[Entry],
                  decisions: &[Decision],
@@ -465,7 +470,7 @@ fn parquet_rejections(batch: &Ledger, policy: &Policy, path: &Path) -> Result<()
             p
         })
         .collect();
-    let mut w = ParquetOut::create(create(path)?, path, &REJECTIONS_HEADER, &kinds)?;
+    let mut w = ParquetOut::create(OutFile::create(path)?, path, &REJECTIONS_HEADER, &kinds)?;
     w.push(pieces)?;
     close(w.finish()?, path)
 }
@@ -515,7 +520,7 @@ pub fn write_malformed(batch: &Ledger, format: OutFormat, path: &Path, defuse: b
             p.text(2, &d(&m.error));
             p.text(3, &d(&m.raw));
         }
-        let mut w = ParquetOut::create(create(path)?, path, &header, &kinds)?;
+        let mut w = ParquetOut::create(OutFile::create(path)?, path, &header, &kinds)?;
         w.push([p])?;
         return close(w.finish()?, path);
     }
